@@ -1,0 +1,5 @@
+"""Every periodic job, in one place."""
+
+from typing import Any
+
+SCHEDULE: dict[str, dict[str, Any]] = {}
