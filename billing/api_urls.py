@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from billing.api import CreditsView
+
+urlpatterns = [
+    path("credits", CreditsView.as_view(), name="api-credits"),
+]

@@ -145,3 +145,40 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Accounts (accounts/ app, django-allauth) ------------------------------------------------
+# Sign-in by email; mandatory email verification; failed logins throttled per IP and per
+# account (allauth's rate limits live in the Redis cache). GitHub and Google buttons appear only
+# when their client id is set: allauth lists a provider only if it has an app configured.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env_str("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
+    "login": "30/m/ip",
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+INSTALLED_APPS += [
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+]
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+for _provider, _scope in (("github", ["user:email"]), ("google", ["profile", "email"])):
+    _client_id = env_str(f"{_provider.upper()}_CLIENT_ID", "")
+    if _client_id:
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [
+                {
+                    "client_id": _client_id,
+                    "secret": env_str(f"{_provider.upper()}_CLIENT_SECRET", ""),
+                    "key": "",
+                }
+            ],
+            "SCOPE": _scope,
+        }

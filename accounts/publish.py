@@ -1,0 +1,110 @@
+"""Publish keys and accounts to Redis for the gateway (docs/gateway-state.md).
+
+Every writer goes through `*_on_commit`: the record is re-read after the transaction commits,
+so Redis always reflects what Postgres holds, whatever order concurrent commits land in.
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q, Sum
+
+from accounts.models import ApiKey, PrivacySettings
+from billing.models import LedgerEntry
+from billing.money import to_nanos
+from config.redis import get_redis
+
+KEY_PREFIX = "gw:key:"
+ACCOUNT_PREFIX = "gw:account:"
+
+
+def key_record(key: ApiKey) -> dict[str, str | int]:
+    return {
+        "key_id": key.pk,
+        "user_id": key.user_id,
+        "name": key.name,
+        "management": int(key.management),
+        "disabled": int(key.disabled),
+        "limit": "" if key.limit is None else to_nanos(key.limit),
+        "limit_reset": key.limit_reset or "",
+        "expires_at": "" if key.expires_at is None else int(key.expires_at.timestamp()),
+    }
+
+
+def publish_key(key: ApiKey) -> None:
+    get_redis().hset(KEY_PREFIX + key.hash, mapping=key_record(key))  # type: ignore[arg-type]
+
+
+def sync_key(key_hash: str) -> None:
+    """Make Redis match Postgres for one key: its record, or no record once deleted."""
+    key = ApiKey.objects.filter(hash=key_hash).first()
+    if key is None:
+        get_redis().delete(KEY_PREFIX + key_hash)
+    else:
+        publish_key(key)
+
+
+def publish_key_on_commit(key_hash: str) -> None:
+    transaction.on_commit(lambda: sync_key(key_hash))
+
+
+
+def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[str, str | int]]:
+    users = get_user_model().objects.annotate(
+        credits=Sum("ledger_entries__amount"),
+        purchased=Sum(
+            "ledger_entries__amount",
+            filter=Q(ledger_entries__kind=LedgerEntry.Kind.PURCHASE),
+        ),
+    )
+    if user_ids is not None:
+        users = users.filter(pk__in=list(user_ids))
+    privacy = {
+        p.user_id: p for p in PrivacySettings.objects.filter(user_id__in=[u.pk for u in users])
+    }
+    records: dict[int, dict[str, str | int]] = {}
+    for user in users:
+        p = privacy.get(user.pk) or PrivacySettings(user_id=user.pk)
+        records[user.pk] = {
+            "active": int(user.is_active),
+            "credits": to_nanos(user.credits or 0),
+            "purchased": to_nanos(user.purchased or 0),
+            "prompt_logging": int(p.prompt_logging),
+            "deny_training": int(p.deny_training),
+            "allow": p.allow_providers,
+            "ignore": p.ignore_providers,
+        }
+    return records
+
+
+def publish_account(user_id: int) -> None:
+    """HSET only the fields Django owns: `spent` and `reserved` belong to the gateway."""
+    for uid, record in _account_records([user_id]).items():
+        get_redis().hset(ACCOUNT_PREFIX + str(uid), mapping=record)  # type: ignore[arg-type]
+
+
+def publish_account_on_commit(user_id: int) -> None:
+    transaction.on_commit(lambda: publish_account(user_id))
+
+
+def publish_all() -> dict[str, int]:
+    """Republish every key and account; drop key records whose key no longer exists."""
+    redis = get_redis()
+    pipe = redis.pipeline(transaction=False)
+    live: set[str] = set()
+    for key in ApiKey.objects.iterator(chunk_size=2000):
+        live.add(key.hash)
+        pipe.hset(KEY_PREFIX + key.hash, mapping=key_record(key))  # type: ignore[arg-type]
+    accounts = _account_records()
+    for uid, record in accounts.items():
+        pipe.hset(ACCOUNT_PREFIX + str(uid), mapping=record)  # type: ignore[arg-type]
+    pipe.execute()
+    stale = [
+        name
+        for name in redis.scan_iter(match=KEY_PREFIX + "*", count=1000)
+        if name.decode().removeprefix(KEY_PREFIX) not in live
+    ]
+    if stale:
+        redis.delete(*stale)
+    return {"keys": len(live), "accounts": len(accounts), "stale_keys_removed": len(stale)}

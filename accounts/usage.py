@@ -1,0 +1,52 @@
+"""Key usage as the gateway counts it: `gw:keyusage:<hash>`, nano-dollars per UTC period."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from accounts.models import ApiKey
+from billing.money import nanos_to_usd
+from config.redis import get_redis
+
+
+def period_fields(now: datetime | None = None) -> dict[str, str]:
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "daily": now.strftime("d:%Y-%m-%d"),
+        "weekly": now.strftime("w:%G-W%V"),
+        "monthly": now.strftime("m:%Y-%m"),
+    }
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    total: float = 0.0
+    daily: float = 0.0
+    weekly: float = 0.0
+    monthly: float = 0.0
+
+    def for_reset(self, limit_reset: str) -> float:
+        return {"daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}.get(
+            limit_reset, self.total
+        )
+
+
+def usage_of(keys: Sequence[ApiKey]) -> dict[str, KeyUsage]:
+    """Usage of many keys in one Redis round trip."""
+    fields = period_fields()
+    names = ["total", fields["daily"], fields["weekly"], fields["monthly"]]
+    pipe = get_redis().pipeline(transaction=False)
+    for key in keys:
+        pipe.hmget("gw:keyusage:" + key.hash, names)
+    result: dict[str, KeyUsage] = {}
+    for key, values in zip(keys, pipe.execute(), strict=True):
+        total, daily, weekly, monthly = (nanos_to_usd(v) for v in values)
+        result[key.hash] = KeyUsage(total, daily, weekly, monthly)
+    return result
+
+
+def limit_remaining(key: ApiKey, usage: KeyUsage) -> float | None:
+    if key.limit is None:
+        return None
+    return max(0.0, float(key.limit - Decimal(str(usage.for_reset(key.limit_reset)))))
