@@ -107,6 +107,7 @@ STATUS = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+_URLSAFE = str.maketrans("-_", "+/")
 _SNAKE_RE = re.compile(r"_([a-z])")
 
 
@@ -147,12 +148,10 @@ def _fields(obj: Any, allowed: set[str], at: str) -> dict[str, Any]:
 
 
 def _b64(data: str) -> bytes | None:
+    # protobuf JSON accepts both the standard and the URL-safe alphabet, padding optional
+    normal = data.translate(_URLSAFE) + "=" * (-len(data) % 4)
     try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        pass
-    try:  # protobuf JSON also accepts the URL-safe alphabet
-        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        return base64.b64decode(normal, validate=True)
     except (binascii.Error, ValueError):
         return None
 
