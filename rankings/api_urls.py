@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rankings.api import GenerationView
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("generation", GenerationView.as_view(), name="api-generation"),
+]

@@ -1,0 +1,129 @@
+"""GET /api/v1/generation?id=gen-…: the stats of one generation, for its owner's keys."""
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import ApiKeyAuthentication
+from accounts.permissions import HasApiKey, request_key
+from config.api_errors import ApiError
+from config.redis import get_redis
+from rankings.metering import GENERATION_KEY, MalformedEvent, parse_raw
+from rankings.models import Generation
+
+MAX_ID_LENGTH = Generation._meta.get_field("id").max_length or 100
+
+
+def _origin(referer: str) -> str:
+    parts = urlsplit(referer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _attempt(item: Any) -> Any:
+    """One routing attempt of the usage event in OpenRouter's ProviderResponse shape."""
+    if not isinstance(item, dict):
+        return item
+    endpoint_id = item.get("endpoint_id")
+    return {
+        "provider_name": item.get("provider_name") or item.get("provider"),
+        "endpoint_id": None if endpoint_id is None else str(endpoint_id),
+        "id": item.get("id"),
+        "status": item.get("status"),
+        "latency": item.get("latency_ms", item.get("latency")),
+        "is_byok": False,
+    }
+
+
+def generation_data(generation: Generation) -> dict[str, Any]:
+    """The `data` object of OpenRouter's GenerationResponse; every required field is present."""
+    cost = float(generation.cost)
+    responses = generation.provider_responses
+    return {
+        "id": generation.id,
+        "upstream_id": generation.upstream_id or None,
+        "request_id": None,
+        "session_id": generation.session_id or None,
+        "created_at": generation.created_at.isoformat(),
+        "model": generation.model,
+        "provider_name": generation.provider_name or None,
+        "router": None,
+        "app_id": None,
+        "http_referer": generation.http_referer or None,
+        "origin": _origin(generation.http_referer),
+        "user_agent": None,
+        "external_user": generation.external_user or None,
+        "api_type": generation.api_type,
+        "streamed": generation.streamed,
+        "cancelled": generation.cancelled,
+        "finish_reason": generation.finish_reason or None,
+        "native_finish_reason": generation.native_finish_reason or None,
+        "latency": generation.latency_ms,
+        "generation_time": generation.generation_time_ms,
+        "moderation_latency": None,
+        "tokens_prompt": generation.tokens_prompt,
+        "tokens_completion": generation.tokens_completion,
+        "native_tokens_prompt": generation.tokens_prompt,
+        "native_tokens_completion": generation.tokens_completion,
+        "native_tokens_reasoning": generation.tokens_reasoning,
+        "native_tokens_cached": generation.tokens_cached,
+        "native_tokens_completion_images": None,
+        "num_media_prompt": None,
+        "num_media_completion": None,
+        "num_input_audio_prompt": None,
+        "num_search_results": None,
+        "num_fetches": None,
+        "total_cost": cost,
+        "usage": cost,
+        "upstream_inference_cost": None,
+        "cache_discount": None,
+        "is_byok": False,
+        "service_tier": generation.service_tier or None,
+        "data_region": "global",
+        "preset_id": None,
+        "workspace_id": None,
+        "web_search_engine": None,
+        "response_cache_source_id": None,
+        "provider_responses": None if responses is None else [_attempt(r) for r in responses],
+    }
+
+
+def _from_redis(generation_id: str) -> Generation | None:
+    """The gateway's copy of the usage event, there from the moment the response ended."""
+    raw = get_redis().get(GENERATION_KEY.format(generation_id))
+    if raw is None:
+        return None
+    try:
+        return parse_raw(raw)
+    except MalformedEvent:
+        return None
+
+
+def find_generation(generation_id: str, user_id: int) -> Generation | None:
+    """Postgres first; else the not-yet-metered event in Redis. Only the owner's."""
+    generation = Generation.objects.filter(pk=generation_id, user_id=user_id).first()
+    if generation is None:
+        generation = _from_redis(generation_id)
+        if generation is not None and generation.user_id != user_id:
+            generation = None
+    return generation
+
+
+class GenerationView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+
+    def get(self, request: Request) -> Response:
+        generation_id = request.query_params.get("id", "").strip()
+        if not generation_id:
+            raise ApiError(400, "Missing required query parameter: id")
+        owner_id = request_key(request).user_id
+        generation = None
+        if len(generation_id) <= MAX_ID_LENGTH and generation_id.isprintable():
+            generation = find_generation(generation_id, owner_id)
+        if generation is None:
+            # Someone else's generation is "not found" too: its existence is not revealed.
+            raise ApiError(404, "Generation not found")
+        return Response({"data": generation_data(generation)})

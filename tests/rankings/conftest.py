@@ -1,0 +1,121 @@
+"""Rankings fixtures: a gateway that reports generations the way docs/gateway-state.md says."""
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.contrib.auth.models import User
+from django.db import connection
+
+from rankings.metering import GENERATION_KEY, GROUP, STREAM, Consumer
+
+_ids = itertools.count(1)
+
+
+def usage_event(user_id: int, **overrides: Any) -> dict[str, Any]:
+    """One usage event as the gateway writes it; every call gets a new generation id."""
+    number = next(_ids)
+    event: dict[str, Any] = {
+        "id": f"gen-1761234567-test{number:016d}",
+        "user_id": user_id,
+        "key_id": 12,
+        "key_hash": "ab" * 32,
+        "model": "meta-llama/llama-3.3-70b-instruct",
+        "endpoint_id": 412,
+        "provider": "deepinfra",
+        "provider_name": "DeepInfra",
+        "api_type": "completions",
+        "streamed": True,
+        "cancelled": False,
+        "status": 200,
+        "finish_reason": "stop",
+        "native_finish_reason": "stop",
+        "tokens_prompt": 42,
+        "tokens_completion": 128,
+        "tokens_reasoning": 0,
+        "tokens_cached": 0,
+        "cost": "0.000045160",
+        "cost_nanos": 45160,
+        "latency_ms": 812,
+        "ttft_ms": 240,
+        "generation_time_ms": 572,
+        "throughput": 223.7,
+        "http_referer": "https://myapp.example/chat",
+        "app_title": "My App",
+        "app_categories": ["general-chat"],
+        "external_user": None,
+        "session_id": None,
+        "upstream_id": f"chatcmpl-{number}",
+        "service_tier": None,
+        "provider_responses": [
+            {"provider": "together", "endpoint_id": 411, "status": 503, "latency_ms": 40}
+        ],
+        "created_at": 1761234567.123,
+    }
+    event.update(overrides)
+    return event
+
+
+Publish = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def publish(redis_client: redis.Redis) -> Publish:
+    """What the gateway does when a generation settles: XADD the event, SET gw:gen:<id>."""
+
+    def publish(event: dict[str, Any]) -> dict[str, Any]:
+        text = json.dumps(event)
+        pipe = redis_client.pipeline(transaction=True)
+        pipe.xadd(STREAM, {"event": text})
+        pipe.set(GENERATION_KEY.format(event["id"]), text, ex=24 * 3600)
+        pipe.execute()
+        return event
+
+    return publish
+
+
+@pytest.fixture
+def ada(db: None) -> User:
+    return User.objects.create_user("ada", "ada@example.com", "pw-ada-123456")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return User.objects.create_user("bob", "bob@example.com", "pw-bob-123456")
+
+
+@pytest.fixture
+def meter(redis_client: redis.Redis) -> Callable[..., int]:
+    """`manage.py meter --once` in-process: returns how many entries it handled."""
+
+    def run(name: str = "test-meter", batch_size: int = 500) -> int:
+        return Consumer(redis_client, name=name, batch_size=batch_size).drain()
+
+    return run
+
+
+def pending(client: redis.Redis) -> int:
+    """Entries read by a consumer of the group and not acknowledged yet."""
+    if not client.exists(STREAM):
+        return 0
+    return int(client.xpending(STREAM, GROUP)["pending"])
+
+
+@pytest.fixture
+def subprocess_env(transactional_db: None, redis_client: redis.Redis) -> Iterator[dict[str, str]]:
+    """Environment for a real `manage.py meter` process on this test's database and Redis."""
+    import os
+
+    from django.conf import settings
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+    )
+    yield env
