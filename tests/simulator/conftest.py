@@ -53,6 +53,9 @@ class Sim:
     def record(self, response: httpx.Response) -> dict[str, Any]:
         return request_record(self.url, response.headers["x-simulator-request-id"])
 
+    def record_by_id(self, request_id: str) -> dict[str, Any]:
+        return request_record(self.url, request_id)
+
 
 @pytest.fixture
 def sim(simulator_url: str) -> Iterator[Sim]:
