@@ -30,7 +30,8 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
 @pytest.fixture
 def stack(tmp_path: Path):
     """bin/run (what `make run` calls) on free ports, with its own Postgres and Redis."""
-    ports = {name: str(free_port()) for name in ("EDGE", "WEB", "GATEWAY", "SIMULATOR", "PG", "REDIS")}
+    names = ("EDGE", "WEB", "GATEWAY", "SIMULATOR", "PG", "REDIS")
+    ports = {name: str(free_port()) for name in names}
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update({f"{name}_PORT": port for name, port in ports.items()})
     env.update(
