@@ -14,7 +14,8 @@ from simulator.testing import recent_requests, request_record, reset, run_simula
 
 # A real 1x1 PNG, so image validation sees genuine magic bytes.
 PNG_B64 = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 WEATHER_TOOL_SCHEMA: dict[str, Any] = {

@@ -21,8 +21,12 @@ TOOLS = [{"name": "get_weather", "description": "Weather", "input_schema": WEATH
 
 
 def msg(content: Any = "Tell me about rivers", **extra: Any) -> dict[str, Any]:
-    return {"model": "claude-sonnet-4", "max_tokens": 1024,
-            "messages": [{"role": "user", "content": content}], **extra}  # fmt: skip
+    return {
+        "model": "claude-sonnet-4",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": content}],
+        **extra,
+    }
 
 
 def test_message_shape_and_usage(sim: Sim) -> None:
@@ -38,16 +42,19 @@ def test_message_shape_and_usage(sim: Sim) -> None:
     usage = body["usage"]
     assert usage["output_tokens"] == count_tokens(block["text"])
     # the system prompt is counted, and is not a message (no framing cost)
-    assert usage["input_tokens"] == count_tokens("Be brief.") + count_tokens(
-        "Tell me about rivers"
-    ) + 3
+    assert (
+        usage["input_tokens"]
+        == count_tokens("Be brief.") + count_tokens("Tell me about rivers") + 3
+    )
 
 
 def test_same_conversation_same_answer_across_formats_prompt_count(sim: Sim) -> None:
     """The prompt counts equal across formats for the same conversation."""
     a = sim.post(PATH, msg(), headers=ANTHROPIC_HEADERS).json()
-    o = sim.post("/openai/v1/chat/completions", {"model": "x", "messages": [
-        {"role": "user", "content": "Tell me about rivers"}]}).json()  # fmt: skip
+    o = sim.post(
+        "/openai/v1/chat/completions",
+        {"model": "x", "messages": [{"role": "user", "content": "Tell me about rivers"}]},
+    ).json()
     assert a["usage"]["input_tokens"] == o["usage"]["prompt_tokens"]
 
 
@@ -96,17 +103,22 @@ def test_tool_use_round_trip(sim: Sim) -> None:
     assert tool_use["id"].startswith("toolu_") and tool_use["name"] == "get_weather"
     jsonschema.validate(tool_use["input"], WEATHER_TOOL_SCHEMA)
 
-    forced = sim.post(PATH, msg("hi", tools=TOOLS, tool_choice={"type": "any"}),
-                      headers=ANTHROPIC_HEADERS).json()  # fmt: skip
+    forced = sim.post(
+        PATH, msg("hi", tools=TOOLS, tool_choice={"type": "any"}), headers=ANTHROPIC_HEADERS
+    ).json()
     assert [b["type"] for b in forced["content"]] == ["tool_use"]
 
     convo = msg(tools=TOOLS)
     convo["messages"] = [
         {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "content": body["content"]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use["id"],
-                                      "content": "18C and sunny"}]},
-    ]  # fmt: skip
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": tool_use["id"], "content": "18C and sunny"}
+            ],
+        },
+    ]
     answer = sim.post(PATH, convo, headers=ANTHROPIC_HEADERS).json()
     assert answer["stop_reason"] == "end_turn"
     assert [b["type"] for b in answer["content"]] == ["text"]
@@ -114,8 +126,9 @@ def test_tool_use_round_trip(sim: Sim) -> None:
 
 def test_streamed_tool_use_input_json_delta(sim: Sim) -> None:
     body = msg("hi", tools=TOOLS, tool_choice={"type": "tool", "name": "get_weather"}, stream=True)
-    events = [orjson.loads(d) for _, d in sse_events(sim.post(PATH, body,
-                                                               headers=ANTHROPIC_HEADERS).text)]
+    events = [
+        orjson.loads(d) for _, d in sse_events(sim.post(PATH, body, headers=ANTHROPIC_HEADERS).text)
+    ]
     starts = [e for e in events if e["type"] == "content_block_start"]
     assert [s["content_block"]["type"] for s in starts] == ["tool_use"]
     assert starts[0]["content_block"]["input"] == {}
@@ -132,12 +145,16 @@ def test_images(sim: Sim) -> None:
     def image(source: dict[str, Any]) -> dict[str, Any]:
         return msg([{"type": "image", "source": source}, {"type": "text", "text": "What?"}])
 
-    ok = sim.post(PATH, image({"type": "base64", "media_type": "image/png", "data": PNG_B64}),
-                  headers=ANTHROPIC_HEADERS)  # fmt: skip
+    ok = sim.post(
+        PATH,
+        image({"type": "base64", "media_type": "image/png", "data": PNG_B64}),
+        headers=ANTHROPIC_HEADERS,
+    )
     assert ok.status_code == 200
     assert ok.json()["usage"]["input_tokens"] == 2 + 3 + 85
-    url = sim.post(PATH, image({"type": "url", "url": "https://example.com/a.png"}),
-                   headers=ANTHROPIC_HEADERS)  # fmt: skip
+    url = sim.post(
+        PATH, image({"type": "url", "url": "https://example.com/a.png"}), headers=ANTHROPIC_HEADERS
+    )
     assert url.status_code == 200
 
     for source in (

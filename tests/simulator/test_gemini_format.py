@@ -13,8 +13,17 @@ from tests.simulator.conftest import PNG_B64, WEATHER_TOOL_SCHEMA, Sim, sse_json
 BASE = "/google-ai-studio/v1beta/models/gemini-2.5-flash"
 GEN = BASE + ":generateContent"
 STREAM = BASE + ":streamGenerateContent"
-TOOLS = [{"functionDeclarations": [{"name": "get_weather", "description": "Weather",
-                                    "parametersJsonSchema": WEATHER_TOOL_SCHEMA}]}]  # fmt: skip
+TOOLS = [
+    {
+        "functionDeclarations": [
+            {
+                "name": "get_weather",
+                "description": "Weather",
+                "parametersJsonSchema": WEATHER_TOOL_SCHEMA,
+            }
+        ]
+    }
+]
 
 
 def req(text: str = "Tell me about rivers", **extra: Any) -> dict[str, Any]:
@@ -88,9 +97,11 @@ def test_function_call_and_response(sim: Sim) -> None:
     follow = req("Weather in Paris?", tools=TOOLS)
     follow["contents"] += [
         {"role": "model", "parts": [part]},
-        {"role": "user", "parts": [{"functionResponse": {"name": "get_weather",
-                                                         "response": {"temp": 18}}}]},
-    ]  # fmt: skip
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"name": "get_weather", "response": {"temp": 18}}}],
+        },
+    ]
     answer = sim.post(GEN, follow).json()
     assert "functionCall" not in answer["candidates"][0]["content"]["parts"][0]
     assert text_of(answer)
@@ -99,14 +110,34 @@ def test_function_call_and_response(sim: Sim) -> None:
 def test_tool_config_modes(sim: Sim) -> None:
     none = sim.post(GEN, req(tools=TOOLS, toolConfig={"functionCallingConfig": {"mode": "NONE"}}))
     assert "functionCall" not in none.json()["candidates"][0]["content"]["parts"][0]
-    tools = [{"functionDeclarations": [
-        {"name": "a_tool", "parameters": {"type": "OBJECT", "properties": {}}},
-        {"name": "lookup", "parameters": {"type": "OBJECT", "properties": {
-            "q": {"type": "STRING"}, "n": {"type": "INTEGER", "minimum": 1, "maximum": 3}},
-            "required": ["q", "n"]}},
-    ]}]  # fmt: skip
-    forced = sim.post(GEN, req("hi", tools=tools, toolConfig={"functionCallingConfig": {
-        "mode": "ANY", "allowedFunctionNames": ["lookup"]}})).json()  # fmt: skip
+    tools = [
+        {
+            "functionDeclarations": [
+                {"name": "a_tool", "parameters": {"type": "OBJECT", "properties": {}}},
+                {
+                    "name": "lookup",
+                    "parameters": {
+                        "type": "OBJECT",
+                        "properties": {
+                            "q": {"type": "STRING"},
+                            "n": {"type": "INTEGER", "minimum": 1, "maximum": 3},
+                        },
+                        "required": ["q", "n"],
+                    },
+                },
+            ]
+        }
+    ]
+    forced = sim.post(
+        GEN,
+        req(
+            "hi",
+            tools=tools,
+            toolConfig={
+                "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["lookup"]}
+            },
+        ),
+    ).json()
     call = forced["candidates"][0]["content"]["parts"][0]["functionCall"]
     assert call["name"] == "lookup"
     assert isinstance(call["args"]["q"], str) and 1 <= call["args"]["n"] <= 3
@@ -114,27 +145,51 @@ def test_tool_config_modes(sim: Sim) -> None:
 
 def test_streamed_function_call_arrives_whole(sim: Sim) -> None:
     chunks = sse_json(sim.post(STREAM + "?alt=sse", req("weather?", tools=TOOLS)).text)
-    calls = [p["functionCall"] for c in chunks for p in c["candidates"][0]["content"]["parts"]
-             if "functionCall" in p]  # fmt: skip
+    calls = [
+        p["functionCall"]
+        for c in chunks
+        for p in c["candidates"][0]["content"]["parts"]
+        if "functionCall" in p
+    ]
     assert len(calls) == 1
     jsonschema.validate(calls[0]["args"], WEATHER_TOOL_SCHEMA)
 
 
 def test_json_response_schema(sim: Sim) -> None:
-    schema = {"type": "OBJECT", "properties": {
-        "name": {"type": "STRING"}, "age": {"type": "INTEGER", "minimum": 0, "maximum": 120},
-        "tags": {"type": "ARRAY", "items": {"type": "STRING"}}}, "required": ["name", "age"],
-        "propertyOrdering": ["name", "age", "tags"]}  # fmt: skip
-    body = sim.post(GEN, req(generationConfig={"responseMimeType": "application/json",
-                                               "responseSchema": schema})).json()  # fmt: skip
+    schema = {
+        "type": "OBJECT",
+        "properties": {
+            "name": {"type": "STRING"},
+            "age": {"type": "INTEGER", "minimum": 0, "maximum": 120},
+            "tags": {"type": "ARRAY", "items": {"type": "STRING"}},
+        },
+        "required": ["name", "age"],
+        "propertyOrdering": ["name", "age", "tags"],
+    }
+    body = sim.post(
+        GEN,
+        req(generationConfig={"responseMimeType": "application/json", "responseSchema": schema}),
+    ).json()
     value = orjson.loads(text_of(body))
     assert list(value)[:2] == ["name", "age"]
-    json_schema = {"type": "object", "properties": {"name": {"type": "string"},
-                   "age": {"type": "integer", "minimum": 0, "maximum": 120}},
-                   "required": ["name", "age"]}  # fmt: skip
+    json_schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+        },
+        "required": ["name", "age"],
+    }
     jsonschema.validate(value, json_schema)
-    also = sim.post(GEN, req(generationConfig={"responseMimeType": "application/json",
-                                               "responseJsonSchema": json_schema})).json()
+    also = sim.post(
+        GEN,
+        req(
+            generationConfig={
+                "responseMimeType": "application/json",
+                "responseJsonSchema": json_schema,
+            }
+        ),
+    ).json()
     jsonschema.validate(orjson.loads(text_of(also)), json_schema)
 
 

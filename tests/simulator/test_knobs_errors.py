@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,18 +14,25 @@ from simulator.knobs import KnobError, Store
 from simulator.testing import run_simulator
 from tests.simulator.conftest import ANTHROPIC_HEADERS, Sim
 
-OPENAI = ("/openai/v1/chat/completions", {"model": "gpt-4o", "messages": [
-    {"role": "user", "content": "hi"}]})  # fmt: skip
-ANTHROPIC = ("/anthropic/v1/messages", {"model": "claude", "max_tokens": 50, "messages": [
-    {"role": "user", "content": "hi"}]})  # fmt: skip
-GEMINI = ("/google-vertex/v1beta/models/gemini-2.5-pro:generateContent",
-          {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})  # fmt: skip
+Target = tuple[str, dict[str, Any]]
+OPENAI: Target = (
+    "/openai/v1/chat/completions",
+    {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+)
+ANTHROPIC: Target = (
+    "/anthropic/v1/messages",
+    {"model": "claude", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]},
+)
+GEMINI: Target = (
+    "/google-vertex/v1beta/models/gemini-2.5-pro:generateContent",
+    {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+)
 
 
-def call(sim: Sim, target: tuple[str, dict[str, object]], **kw: object) -> httpx.Response:
+def call(sim: Sim, target: Target, headers: dict[str, str] | None = None) -> httpx.Response:
     path, body = target
-    headers = ANTHROPIC_HEADERS if "messages" in path and "chat" not in path else {}
-    return sim.post(path, body, headers=headers | kw.pop("headers", {}), **kw)  # type: ignore[operator]
+    base = ANTHROPIC_HEADERS if path.endswith("/v1/messages") else {}
+    return sim.post(path, body, headers=base | (headers or {}))
 
 
 def test_server_errors_in_each_shape(sim: Sim) -> None:
@@ -172,8 +180,14 @@ def test_request_log(sim: Sim) -> None:
 
 def test_config_file_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "sim.json"
-    path.write_text(json.dumps({"defaults": {"tokens_per_second": 80},
-                                "providers": {"groq": {"tokens_per_second": 900}}}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "defaults": {"tokens_per_second": 80},
+                "providers": {"groq": {"tokens_per_second": 900}},
+            }
+        )
+    )
     monkeypatch.setenv("SIMULATOR_CONFIG", str(path))
     store = Store.from_env()
     assert store.knobs("groq").tokens_per_second == 900

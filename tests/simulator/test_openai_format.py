@@ -12,8 +12,11 @@ PATH = "/deepinfra/v1/chat/completions"
 
 
 def chat(content: str = "Tell me about rivers", **extra: object) -> dict[str, object]:
-    return {"model": "meta-llama/llama-3.1-8b", "messages": [{"role": "user", "content": content}],
-            **extra}  # fmt: skip
+    return {
+        "model": "meta-llama/llama-3.1-8b",
+        "messages": [{"role": "user", "content": content}],
+        **extra,
+    }
 
 
 def test_completion_shape_and_usage(sim: Sim) -> None:
@@ -49,7 +52,9 @@ def test_same_request_same_answer_and_seed_changes_it(sim: Sim) -> None:
 def test_max_tokens_truncates_with_length(sim: Sim) -> None:
     full = sim.post(PATH, chat()).json()["choices"][0]["message"]["content"]
     for key in ("max_tokens", "max_completion_tokens"):
-        body = sim.post(PATH, chat(**{key: 5})).json()
+        request = chat()
+        request[key] = 5
+        body = sim.post(PATH, request).json()
         assert body["choices"][0]["finish_reason"] == "length"
         assert body["usage"]["completion_tokens"] == 5
         # the truncated answer is a prefix of the full one
@@ -97,8 +102,16 @@ def test_stream_without_include_usage_has_no_usage(sim: Sim) -> None:
 
 
 def test_tool_call_then_text_after_tool_result(sim: Sim) -> None:
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
-                                                "parameters": WEATHER_TOOL_SCHEMA}}]  # fmt: skip
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather",
+                "parameters": WEATHER_TOOL_SCHEMA,
+            },
+        }
+    ]
     body = sim.post(PATH, chat("Weather in Paris?", tools=tools)).json()
     choice = body["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
@@ -124,22 +137,26 @@ def test_tool_call_then_text_after_tool_result(sim: Sim) -> None:
 
 
 def test_tool_choice_none_and_forced(sim: Sim) -> None:
+    weather = {"name": "get_weather", "parameters": WEATHER_TOOL_SCHEMA}
     tools = [
         {"type": "function", "function": {"name": "a_tool", "parameters": {"type": "object"}}},
-        {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_TOOL_SCHEMA}},
-    ]  # fmt: skip
+        {"type": "function", "function": weather},
+    ]
     none = sim.post(PATH, chat(tools=tools, tool_choice="none")).json()["choices"][0]
     assert none["finish_reason"] == "stop" and "tool_calls" not in none["message"]
-    forced = sim.post(PATH, chat(tools=tools, tool_choice={"type": "function",
-                                                           "function": {"name": "get_weather"}}))
+    forced = sim.post(
+        PATH,
+        chat(tools=tools, tool_choice={"type": "function", "function": {"name": "get_weather"}}),
+    )
     call = forced.json()["choices"][0]["message"]["tool_calls"][0]
     assert call["function"]["name"] == "get_weather"
     jsonschema.validate(orjson.loads(call["function"]["arguments"]), WEATHER_TOOL_SCHEMA)
 
 
 def test_streamed_tool_call_reassembles(sim: Sim) -> None:
-    tools = [{"type": "function", "function": {"name": "get_weather",
-                                                "parameters": WEATHER_TOOL_SCHEMA}}]  # fmt: skip
+    tools = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_TOOL_SCHEMA}}
+    ]
     r = sim.post(PATH, chat(tools=tools, stream=True))
     chunks = sse_json(r.text)
     first = chunks[0]["choices"][0]["delta"]["tool_calls"][0]
@@ -164,9 +181,14 @@ def test_json_schema_response_format(sim: Sim) -> None:
         },
         "required": ["title", "tags", "score", "author"],
         "additionalProperties": False,
-        "$defs": {"person": {"type": "object", "properties": {"name": {"type": "string"}},
-                             "required": ["name"]}},
-    }  # fmt: skip
+        "$defs": {
+            "person": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"],
+            }
+        },
+    }
     fmt = {"type": "json_schema", "json_schema": {"name": "doc", "schema": schema, "strict": True}}
     content = sim.post(PATH, chat(response_format=fmt)).json()["choices"][0]["message"]["content"]
     jsonschema.validate(orjson.loads(content), schema)
@@ -180,10 +202,17 @@ def test_json_object_mode(sim: Sim) -> None:
 
 def test_images_are_validated_and_counted(sim: Sim) -> None:
     def with_image(url: str) -> dict[str, object]:
-        return chat(messages=None) | {"messages": [{"role": "user", "content": [
-            {"type": "text", "text": "What is this?"},
-            {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
-        ]}]}  # fmt: skip
+        return chat(messages=None) | {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
+                    ],
+                }
+            ]
+        }
 
     ok = sim.post(PATH, with_image(f"data:image/png;base64,{PNG_B64}"))
     assert ok.status_code == 200

@@ -1,4 +1,4 @@
-"""Pacing, client disconnects (generation stops, the log says how far it got), mid-stream failures."""
+"""Pacing, client disconnects (generation stops and the log says how far it got), failures."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ GEMINI = "/google-ai-studio/v1beta/models/gemini-2.5-flash:streamGenerateContent
 
 
 def openai_body(tokens: int, stream: bool = True) -> dict[str, Any]:
-    return {"model": "m", "stream": stream,
-            "messages": [{"role": "user", "content": f"Write a story [sim:tokens={tokens}]"}]}  # fmt: skip
+    content = f"Write a story [sim:tokens={tokens}]"
+    return {"model": "m", "stream": stream, "messages": [{"role": "user", "content": content}]}
 
 
 def test_prompt_directive_sets_answer_length(sim: Sim) -> None:
@@ -80,10 +80,15 @@ def test_client_disconnect_during_non_streamed_request(sim: Sim) -> None:
 
 def test_anthropic_disconnect_is_recorded_too(sim: Sim) -> None:
     sim.knobs("anthropic", tokens_per_second=100, ttft_ms=0)
-    body = {"model": "c", "max_tokens": 4000, "stream": True,
-            "messages": [{"role": "user", "content": "go [sim:tokens=3000]"}]}  # fmt: skip
-    with sim.http.stream("POST", sim.url + ANTHROPIC, content=orjson.dumps(body),
-                         headers=ANTHROPIC_HEADERS) as r:  # fmt: skip
+    body = {
+        "model": "c",
+        "max_tokens": 4000,
+        "stream": True,
+        "messages": [{"role": "user", "content": "go [sim:tokens=3000]"}],
+    }
+    with sim.http.stream(
+        "POST", sim.url + ANTHROPIC, content=orjson.dumps(body), headers=ANTHROPIC_HEADERS
+    ) as r:
         request_id = r.headers["x-simulator-request-id"]
         for line in r.iter_lines():
             if line.startswith("event: content_block_delta"):
@@ -115,8 +120,12 @@ def test_openai_midstream_failure(sim: Sim) -> None:
 
 def test_anthropic_midstream_failure_is_an_error_event(sim: Sim) -> None:
     sim.knobs("anthropic", fail_after_tokens=3)
-    body = {"model": "c", "max_tokens": 100, "stream": True,
-            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+    body = {
+        "model": "c",
+        "max_tokens": 100,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     events = sse_events(sim.post(ANTHROPIC, body, headers=ANTHROPIC_HEADERS).text)
     names = [n for n, _ in events]
     assert names[-1] == "error" and "message_stop" not in names

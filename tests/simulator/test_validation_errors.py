@@ -74,16 +74,34 @@ def test_openai_bad_role(sim: Sim) -> None:
 
 
 def test_openai_tool_message_without_matching_call(sim: Sim) -> None:
-    orphan = openai_error(sim, {"model": "m", "messages": [
-        USER, {"role": "tool", "tool_call_id": "call_1", "content": "x"}]})  # fmt: skip
+    orphan = openai_error(
+        sim,
+        {
+            "model": "m",
+            "messages": [USER, {"role": "tool", "tool_call_id": "call_1", "content": "x"}],
+        },
+    )
     assert "must be a response to a preceeding message with 'tool_calls'" in orphan["message"]
     call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-    wrong_id = openai_error(sim, {"model": "m", "messages": [
-        USER, {"role": "assistant", "content": None, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "call_2", "content": "x"}]})  # fmt: skip
+    wrong_id = openai_error(
+        sim,
+        {
+            "model": "m",
+            "messages": [
+                USER,
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call_2", "content": "x"},
+            ],
+        },
+    )
     assert "call_2" in wrong_id["message"]
-    unanswered = openai_error(sim, {"model": "m", "messages": [
-        USER, {"role": "assistant", "content": None, "tool_calls": [call]}, USER]})  # fmt: skip
+    unanswered = openai_error(
+        sim,
+        {
+            "model": "m",
+            "messages": [USER, {"role": "assistant", "content": None, "tool_calls": [call]}, USER],
+        },
+    )
     assert "did not have response messages: call_1" in unanswered["message"]
 
 
@@ -139,13 +157,23 @@ def test_anthropic_extra_fields_and_empty_content(sim: Sim) -> None:
 
 
 def test_anthropic_tool_result_without_tool_use(sim: Sim) -> None:
-    message = anthropic_error(sim, {**MSG, "messages": [
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_x",
-                                      "content": "42"}]}]})  # fmt: skip
+    message = anthropic_error(
+        sim,
+        {
+            **MSG,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "toolu_x", "content": "42"}],
+                }
+            ],
+        },
+    )
     assert "unexpected `tool_use_id` found in `tool_result` blocks: toolu_x" in message
     use = {"type": "tool_use", "id": "toolu_a", "name": "f", "input": {}}
-    missing = anthropic_error(sim, {**MSG, "messages": [
-        USER, {"role": "assistant", "content": [use]}, USER]})  # fmt: skip
+    missing = anthropic_error(
+        sim, {**MSG, "messages": [USER, {"role": "assistant", "content": [use]}, USER]}
+    )
     assert "`tool_use` ids were found without `tool_result` blocks" in missing
 
 
