@@ -1,38 +1,49 @@
-"""ASGI entry point: `uvicorn gateway.app:app`."""
+"""ASGI entry point: `uvicorn gateway.app:app --loop uvloop --http httptools`."""
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+import logging
+import random
 
-import orjson
 import redis.asyncio as aioredis
 
+from gateway import request as request_mod
+from gateway import routing
+from gateway.auth import Authenticator
+from gateway.catalog import Catalog
+from gateway.completions import Completions
 from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.http import (
+    JSON_CT,
+    ClientGone,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    send_bytes,
+    send_error,
+    send_json,
+)
+from gateway.metering import Meter
+from gateway.upstream import new_session
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+log = logging.getLogger("gateway")
 
-
-async def send_json(send: Send, status: int, body: object) -> None:
-    payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+ROUTES = {
+    "/api/v1/chat/completions": False,
+    "/api/v1/completions": True,  # legacy: `prompt` instead of `messages`
+}
 
 
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redis: aioredis.Redis | None = None
+        self.auth = Authenticator(settings.auth_cache_seconds)
+        self.catalog = Catalog(settings.catalog_check_seconds)
+        self.completions: Completions | None = None
+        self.rng = random.Random()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -40,23 +51,69 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
-        if scope["path"] == "/healthz":
+        path = scope["path"]
+        legacy = ROUTES.get(path)
+        if legacy is not None:
+            if scope["method"] != "POST":
+                await send_error(send, GatewayError(405, f"{path} accepts POST only"))
+                return
+            await self.complete(scope, receive, send, legacy)
+        elif path == "/healthz":
             await self.healthz(send)
-            return
-        error = {"code": 404, "message": f"No route for {scope['path']}", "metadata": None}
-        await send_json(send, 404, {"error": error})
+        else:
+            await send_error(send, GatewayError(404, f"No route for {path}",
+                                                {"error_type": "not_found"}))
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.redis = aioredis.Redis.from_url(self.settings.redis_url)
+                self.completions = Completions(
+                    Meter(self.redis), new_session(self.settings),
+                    self.settings.keepalive_interval, self.settings.first_byte_timeout,
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.completions is not None:
+                    await self.completions.session.close()
                 if self.redis is not None:
                     await self.redis.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def complete(self, scope: Scope, receive: Receive, send: Send, legacy: bool) -> None:
+        assert self.redis is not None and self.completions is not None, "not started"
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            raw = await read_body(receive, self.settings.max_body_bytes)
+            caller = await self.auth.authenticate(self.redis, header(scope, b"authorization"))
+            req = request_mod.parse(raw, legacy=legacy)
+            snapshot = await self.catalog.refresh(self.redis)
+            plan = routing.plan(snapshot, req, caller.account, self.rng)
+            gen = self.completions.start(scope, caller, req)
+            if req.stream:
+                await self.completions.stream(gen, plan, tracking_send, receive)
+                return
+            body, _ = await self.completions.complete(gen, plan)
+            await send_bytes(send, 200, body, [(b"x-generation-id", gen.id.encode())])
+        except GatewayError as err:
+            if not started:
+                await send_error(send, err)
+        except ClientGone:
+            return
+        except Exception:
+            # Logged without the body or the key: prompts and keys never reach the logs.
+            log.exception("unexpected error on %s", scope["path"])
+            if not started:
+                await send_error(send, GatewayError(500, "Internal server error",
+                                                    {"error_type": "server"}))
 
     async def healthz(self, send: Send) -> None:
         try:
@@ -71,3 +128,5 @@ class Gateway:
 
 
 app = Gateway(Settings.from_env())
+
+__all__ = ["JSON_CT", "Gateway", "app"]

@@ -4,10 +4,33 @@ import os
 from dataclasses import dataclass
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str
+    # Upstream: connecting, and waiting for the first byte of the answer (fallback happens
+    # only before it), then the longest silence tolerated inside a stream.
+    connect_timeout: float = 10.0
+    first_byte_timeout: float = 120.0
+    read_timeout: float = 300.0
+    # Seconds between ": OPENROUTER PROCESSING" comments while a stream waits for its first token.
+    keepalive_interval: float = 3.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    # In-process caches: key records (contract: at most 0.5 s) and the catalog version check.
+    auth_cache_seconds: float = 0.5
+    catalog_check_seconds: float = 1.0
+    upstream_pool_size: int = 512
 
     @classmethod
     def from_env(cls) -> "Settings":
-        return cls(redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:63790/0"))
+        return cls(
+            redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:63790/0"),
+            connect_timeout=_float("GATEWAY_CONNECT_TIMEOUT", 10.0),
+            first_byte_timeout=_float("GATEWAY_FIRST_BYTE_TIMEOUT", 120.0),
+            read_timeout=_float("GATEWAY_READ_TIMEOUT", 300.0),
+            keepalive_interval=_float("GATEWAY_KEEPALIVE_INTERVAL", 3.0),
+        )

@@ -1,0 +1,543 @@
+"""POST /api/v1/chat/completions and /api/v1/completions: DESIGN.md "Data flow of one completion".
+
+authenticate -> parse -> plan the route -> reserve -> call endpoints in order (fallback before
+the first byte) -> answer in OpenAI's shape -> settle and meter in one atomic step.
+"""
+
+import asyncio
+import logging
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway import request as request_mod
+from gateway import routing
+from gateway.attribution import Attribution
+from gateway.attribution import from_scope as attribution_from
+from gateway.auth import Caller
+from gateway.catalog import Endpoint, Model
+from gateway.errors import GatewayError
+from gateway.metering import Hold, Meter
+from gateway.pricing import Cost, Usage, cost, max_cost_nanos
+from gateway.providers import ADAPTERS
+from gateway.providers.base import DecoderState, StreamDecoder
+from gateway.request import ChatRequest
+from gateway.streaming import (
+    DONE,
+    KEEPALIVE,
+    SSE_HEADERS,
+    ChunkWriter,
+    estimate_tokens,
+    usage_payload,
+)
+from gateway.upstream import TIMEOUTS, UpstreamError, api_key, retry_after, sse_events
+
+log = logging.getLogger(__name__)
+
+ALPHABET = string.ascii_letters + string.digits
+Plan = list[tuple[Model, str | None, list[Endpoint]]]
+
+
+def generation_id() -> str:
+    return f"gen-{int(time.time())}-" + "".join(secrets.choice(ALPHABET) for _ in range(20))
+
+
+@dataclass
+class Generation:
+    """Everything known about one request, from the first byte in to the usage event."""
+
+    id: str
+    caller: Caller
+    req: ChatRequest
+    attribution: Attribution
+    hold: Hold
+    started: float = field(default_factory=time.perf_counter)
+    created: int = field(default_factory=lambda: int(time.time()))
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    model: Model | None = None
+    variant: str | None = None
+    endpoint: Endpoint | None = None
+    first_token_at: float | None = None
+    cancelled: bool = False
+    # True only while a stream is being relayed: a disconnect then cancels the relay.
+    cancellable: bool = False
+
+    @property
+    def model_name(self) -> str:
+        assert self.model is not None
+        return self.model.id + (f":{self.variant}" if self.variant else "")
+
+    def record(self, endpoint: Endpoint, status: int, began: float) -> None:
+        self.attempts.append({
+            "provider": endpoint.provider, "provider_name": endpoint.provider_name,
+            "endpoint_id": endpoint.id, "status": status,
+            "latency_ms": round((time.perf_counter() - began) * 1000),
+        })
+
+
+def max_tokens_for(req: ChatRequest, endpoint: Endpoint) -> int:
+    """The completion budget: what the client asked for, else what the endpoint allows."""
+    if req.max_tokens:
+        return req.max_tokens
+    if endpoint.max_completion_tokens:
+        return int(endpoint.max_completion_tokens)
+    if endpoint.context_length:
+        return max(1, endpoint.context_length - req.prompt_tokens)
+    return 4096
+
+
+def upstream_failure(status: int, message: str, provider_name: str, retry: int | None
+                     ) -> UpstreamError:
+    return UpstreamError(status, f"{provider_name}: {message}", retry)
+
+
+def final_error(last: UpstreamError | None, gen: Generation) -> GatewayError:
+    """All endpoints failed before the first byte: the last failure decides the status."""
+    previous = [{"provider": a["provider"], "code": a["status"], "status": a["status"]}
+                for a in gen.attempts]
+    if last is None:
+        return GatewayError(503, "No provider could take this request.",
+                            {"error_type": "provider_overloaded", "previous_errors": previous})
+    meta = {"raw": last.message, "provider_name": gen.attempts[-1]["provider_name"]
+            if gen.attempts else None, "previous_errors": previous}
+    if last.status == 429:
+        return GatewayError(429, "Provider rate limited the request; retry shortly.",
+                            {"error_type": "rate_limit_exceeded", **meta},
+                            retry_after=last.retry_after or 1)
+    if last.status in (503, 529):
+        return GatewayError(503, "Provider is overloaded; retry shortly.",
+                            {"error_type": "provider_overloaded", **meta},
+                            retry_after=last.retry_after or 1)
+    if not last.retryable:
+        return GatewayError(400, "Provider returned error",
+                            {"error_type": "invalid_request", "provider_code": last.status,
+                             **meta})
+    return GatewayError(502, "Provider returned error",
+                        {"error_type": "provider_unavailable", **meta})
+
+
+class Completions:
+    def __init__(self, meter: Meter, session: aiohttp.ClientSession, keepalive: float,
+                 first_byte_timeout: float) -> None:
+        self.meter = meter
+        self.session = session
+        self.keepalive = keepalive
+        self.first_byte_timeout = first_byte_timeout
+
+    def start(self, scope: Any, caller: Caller, req: ChatRequest) -> Generation:
+        return Generation(
+            id=generation_id(),
+            caller=caller,
+            req=req,
+            attribution=attribution_from(scope),
+            hold=Hold(f"gw:account:{caller.account.user_id}", f"gw:keyusage:{caller.key_hash}"),
+        )
+
+    # -- reservation and settlement ------------------------------------------------------
+
+    async def _reserve(self, gen: Generation, endpoint: Endpoint) -> bool:
+        """Hold this endpoint's maximum cost; False (skip it) if a fallback can't afford it."""
+        budget = max_tokens_for(gen.req, endpoint)
+        target = max_cost_nanos(endpoint, gen.req.prompt_tokens, budget, gen.req.images)
+        prices = endpoint.pricing.for_prompt(gen.req.prompt_tokens)
+        try:
+            await self.meter.reserve(
+                gen.hold, target, gen.caller.limit, gen.caller.limit_reset,
+                max_tokens=budget, completion_price_nanos=float(prices.completion * 10**9),
+            )
+        except GatewayError:
+            if not gen.attempts:
+                raise
+            return False
+        return True
+
+    async def release(self, gen: Generation) -> None:
+        if gen.hold.amount:
+            await self.meter.settle(gen.hold, 0, gen.id, None)
+
+    def event(self, gen: Generation, usage: Usage, charged: Cost, *, streamed: bool,
+              finish: str | None, native: str | None, upstream_id: str | None,
+              status: int = 200) -> bytes:
+        assert gen.endpoint is not None and gen.model is not None
+        now = time.perf_counter()
+        latency = (now - gen.started) * 1000
+        first = gen.first_token_at or now
+        generation_ms = (now - first) * 1000
+        body = gen.req.body
+        tier = body.get("service_tier") if isinstance(body.get("service_tier"), str) else None
+        return orjson.dumps({
+            "id": gen.id,
+            "user_id": int(gen.caller.account.user_id)
+            if gen.caller.account.user_id.isdigit() else gen.caller.account.user_id,
+            "key_id": gen.caller.key_id,
+            "key_hash": gen.caller.key_hash,
+            "model": gen.model_name,
+            "endpoint_id": gen.endpoint.id,
+            "provider": gen.endpoint.provider,
+            "provider_name": gen.endpoint.provider_name,
+            "api_type": "completions",
+            "streamed": streamed,
+            "cancelled": gen.cancelled,
+            "status": status,
+            "finish_reason": finish,
+            "native_finish_reason": native,
+            "tokens_prompt": usage.prompt_tokens,
+            "tokens_completion": usage.completion_tokens,
+            "tokens_reasoning": usage.reasoning_tokens,
+            "tokens_cached": usage.cached_tokens,
+            "cost": f"{charged.total:.9f}",
+            "cost_nanos": charged.nanos,
+            "latency_ms": round(latency),
+            "ttft_ms": round((first - gen.started) * 1000),
+            "generation_time_ms": round(generation_ms),
+            "throughput": round(usage.completion_tokens / (generation_ms / 1000), 1)
+            if generation_ms > 0 else None,
+            "http_referer": gen.attribution.http_referer,
+            "app_title": gen.attribution.app_title,
+            "app_categories": gen.attribution.app_categories,
+            "external_user": body.get("user") if isinstance(body.get("user"), str) else None,
+            "session_id": body.get("session_id")
+            if isinstance(body.get("session_id"), str) else None,
+            "upstream_id": upstream_id,
+            "service_tier": tier,
+            "provider_responses": gen.attempts,
+            "created_at": time.time(),
+        })
+
+    # -- non-streaming -------------------------------------------------------------------
+
+    async def complete(self, gen: Generation, plan: Plan) -> tuple[bytes, str]:
+        """Try the endpoints in order; returns the response body once settled."""
+        last: UpstreamError | None = None
+        try:
+            for model, variant, endpoints in plan:
+                for endpoint in endpoints:
+                    if not await self._reserve(gen, endpoint):
+                        continue
+                    began = time.perf_counter()
+                    try:
+                        data = await self._call(gen, endpoint)
+                    except UpstreamError as err:
+                        gen.record(endpoint, err.status, began)
+                        last = err
+                        if not err.retryable:
+                            raise final_error(err, gen) from None
+                        continue
+                    gen.record(endpoint, 200, began)
+                    gen.model, gen.variant, gen.endpoint = model, variant, endpoint
+                    return await self._answer(gen, endpoint, data), endpoint.provider_name
+            raise final_error(last, gen)
+        finally:
+            await self.release(gen)
+
+    async def _call(self, gen: Generation, endpoint: Endpoint) -> dict[str, Any]:
+        adapter = ADAPTERS[endpoint.api_format]
+        out = adapter.build(gen.req.body, endpoint, stream=False,
+                            max_tokens=max_tokens_for(gen.req, endpoint),
+                            api_key=api_key(endpoint))
+        try:
+            async with self.session.post(out.url, data=out.body, headers=out.headers) as resp:
+                raw = await resp.read()
+                status = resp.status
+                retry = retry_after(resp.headers)
+        except TIMEOUTS:
+            raise UpstreamError(504, f"{endpoint.provider_name}: upstream timed out") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(502, f"{endpoint.provider_name}: {exc.__class__.__name__}"
+                                ) from None
+        if status != 200:
+            raise upstream_failure(status, adapter.error_message(status, raw),
+                                   endpoint.provider_name, retry)
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError(502, f"{endpoint.provider_name}: invalid JSON answer") from None
+        if not isinstance(data, dict):
+            raise UpstreamError(502, f"{endpoint.provider_name}: invalid JSON answer")
+        return data
+
+    async def _answer(self, gen: Generation, endpoint: Endpoint, data: dict[str, Any]) -> bytes:
+        adapter = ADAPTERS[endpoint.api_format]
+        result = adapter.parse(data)
+        gen.first_token_at = time.perf_counter()
+        message = result.message
+        usage = result.usage
+        if usage is None:
+            text = (message.get("content") or "") if isinstance(message.get("content"), str) \
+                else ""
+            usage = Usage(gen.req.prompt_tokens, estimate_tokens(text))
+        charged = cost(endpoint, usage)
+        finish = result.finish_reason
+        choice: dict[str, Any]
+        if gen.req.legacy:
+            choice = {"index": 0, "text": message.get("content") or "", "finish_reason": finish,
+                      "native_finish_reason": result.native_finish_reason, "logprobs": None}
+        else:
+            choice = {"index": 0, "finish_reason": finish,
+                      "native_finish_reason": result.native_finish_reason, "logprobs": None,
+                      "message": message}
+        body = orjson.dumps({
+            "id": gen.id,
+            "provider": endpoint.provider_name,
+            "model": gen.model_name,
+            "object": "text_completion" if gen.req.legacy else "chat.completion",
+            "created": gen.created,
+            "system_fingerprint": None,
+            "choices": [choice],
+            "usage": usage_payload(usage, charged),
+        })
+        event = self.event(gen, usage, charged, streamed=False, finish=finish,
+                           native=result.native_finish_reason, upstream_id=result.upstream_id)
+        await self.meter.settle(gen.hold, charged.nanos, gen.id, event)
+        return body
+
+    # -- streaming -----------------------------------------------------------------------
+
+    async def stream(self, gen: Generation, plan: Plan, send: Any, receive: Any) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        watcher = asyncio.create_task(self._watch(gen, receive, me))
+        writer = ChunkWriter(gen.id, gen.created, gen.req.legacy)
+        headers_sent = False
+
+        async def start() -> None:
+            nonlocal headers_sent
+            if not headers_sent:
+                headers_sent = True
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [*SSE_HEADERS, (b"x-generation-id", gen.id.encode())]})
+
+        async def write(payload: bytes, more: bool = True) -> None:
+            await send({"type": "http.response.body", "body": payload, "more_body": more})
+
+        gen.cancellable = True
+        opener = asyncio.create_task(self._open_stream(gen, plan))
+        try:
+            try:
+                while True:
+                    done, _ = await asyncio.wait({opener}, timeout=self.keepalive)
+                    if done:
+                        break
+                    await start()
+                    await write(KEEPALIVE)
+                opened = opener.result()
+            except GatewayError as err:
+                gen.cancellable = False
+                await self.release(gen)
+                if not headers_sent:
+                    await send({"type": "http.response.start", "status": err.status,
+                                "headers": [(b"content-type", b"application/json"),
+                                            *err.headers()]})
+                    await write(err.body(), more=False)
+                    return
+                await write(writer.error(err.to_dict(), None, None))
+                await write(DONE, more=False)
+                return
+            await start()
+            await self._relay(gen, opened, writer, write)
+        except asyncio.CancelledError:
+            if not gen.cancelled:
+                raise
+            me.uncancel()
+            # The client went away before the relay began: nothing was generated for it.
+            if not opener.done():
+                opener.cancel()
+                await asyncio.gather(opener, return_exceptions=True)
+            elif opener.exception() is None:
+                opener.result().resp.close()
+            await self.release(gen)
+        finally:
+            gen.cancellable = False
+            watcher.cancel()
+
+    async def _watch(self, gen: Generation, receive: Any, task: asyncio.Task[Any]) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if gen.cancellable:
+                    gen.cancelled = True
+                    task.cancel()
+                return
+
+    async def _open_stream(self, gen: Generation, plan: Plan) -> "Opened":
+        last: UpstreamError | None = None
+        for model, variant, endpoints in plan:
+            for endpoint in endpoints:
+                if not await self._reserve(gen, endpoint):
+                    continue
+                began = time.perf_counter()
+                try:
+                    async with asyncio.timeout(self.first_byte_timeout):
+                        opened = await self._open_one(gen, endpoint)
+                except TIMEOUTS:
+                    last = UpstreamError(504, f"{endpoint.provider_name}: no first token in "
+                                         f"{self.first_byte_timeout:g}s")
+                except UpstreamError as err:
+                    last = err
+                else:
+                    gen.record(endpoint, 200, began)
+                    gen.model, gen.variant, gen.endpoint = model, variant, endpoint
+                    return opened
+                gen.record(endpoint, last.status, began)
+                if not last.retryable:
+                    raise final_error(last, gen)
+        raise final_error(last, gen)
+
+    async def _open_one(self, gen: Generation, endpoint: Endpoint) -> "Opened":
+        adapter = ADAPTERS[endpoint.api_format]
+        out = adapter.build(gen.req.body, endpoint, stream=True,
+                            max_tokens=max_tokens_for(gen.req, endpoint),
+                            api_key=api_key(endpoint))
+        try:
+            resp = await self.session.post(out.url, data=out.body, headers=out.headers)
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(502, f"{endpoint.provider_name}: {exc.__class__.__name__}"
+                                ) from None
+        opened = Opened(resp, endpoint, adapter.decoder(gen.req.body))
+        try:
+            if resp.status != 200:
+                raw = await resp.read()
+                raise upstream_failure(resp.status, adapter.error_message(resp.status, raw),
+                                       endpoint.provider_name, retry_after(resp.headers))
+            # Read up to the first token: until then a failure may still fall back.
+            opened.first = await opened.next_deltas()
+            if opened.decoder.state.error and not opened.first:
+                raise UpstreamError(502, f"{endpoint.provider_name}: "
+                                    f"{opened.decoder.state.error}")
+        except (aiohttp.ClientError, UpstreamError, ValueError) as exc:
+            resp.close()
+            if isinstance(exc, UpstreamError):
+                raise
+            raise UpstreamError(502, f"{endpoint.provider_name}: {exc.__class__.__name__}"
+                                ) from None
+        except BaseException:
+            resp.close()
+            raise
+        return opened
+
+    async def _relay(self, gen: Generation, opened: "Opened", writer: ChunkWriter,
+                     write: Any) -> None:
+        endpoint = opened.endpoint
+        writer.serve(endpoint.provider_name, gen.model_name)
+        state = opened.decoder.state
+        failure: str | None = None
+        try:
+            deltas = opened.first
+            gen.first_token_at = time.perf_counter()
+            while True:
+                for delta in deltas:
+                    opened.observe(delta)
+                    await write(writer.delta(delta))
+                if opened.ended or state.error:
+                    break
+                deltas = await opened.next_deltas()
+        except asyncio.CancelledError:
+            if not gen.cancelled:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            if not endpoint.can_abort:
+                # The provider bills the whole answer anyway: let it finish, unseen.
+                await opened.drain()
+            opened.resp.close()
+            usage, charged = self._final_usage(gen, opened)
+            event = self.event(gen, usage, charged, streamed=True, finish=state.finish_reason,
+                               native=state.native_finish_reason,
+                               upstream_id=state.upstream_id)
+            await self.meter.settle(gen.hold, charged.nanos, gen.id, event)
+            return
+        except (aiohttp.ClientError, ValueError, *TIMEOUTS) as exc:
+            failure = f"Provider disconnected unexpectedly ({exc.__class__.__name__})"
+        finally:
+            opened.resp.release()
+        if state.error:
+            failure = state.error
+        gen.cancellable = False
+        usage, charged = self._final_usage(gen, opened)
+        if failure is not None:
+            error = {"code": 502, "message": failure,
+                     "metadata": {"error_type": "provider_unavailable",
+                                  "provider_name": endpoint.provider_name}}
+            event = self.event(gen, usage, charged, streamed=True, finish="error",
+                               native=state.native_finish_reason or "error",
+                               upstream_id=state.upstream_id)
+            await write(writer.error(error, usage, charged))
+        else:
+            event = self.event(gen, usage, charged, streamed=True, finish=state.finish_reason,
+                               native=state.native_finish_reason,
+                               upstream_id=state.upstream_id)
+            await write(writer.finish(state.finish_reason, state.native_finish_reason)
+                        + writer.usage(usage, charged))
+        await self.meter.settle(gen.hold, charged.nanos, gen.id, event)
+        await write(DONE, more=False)
+
+    def _final_usage(self, gen: Generation, opened: "Opened") -> tuple[Usage, Cost]:
+        """Usage as reported by the upstream, or estimated from what was streamed."""
+        assert gen.endpoint is not None
+        state = opened.decoder.state
+        usage = state.usage
+        produced = estimate_tokens("".join(opened.text))
+        if usage is None or (usage.completion_tokens == 0 and produced):
+            prompt = state.prompt_tokens or (usage.prompt_tokens if usage else 0)
+            usage = Usage(prompt or gen.req.prompt_tokens, produced)
+        return usage, cost(gen.endpoint, usage)
+
+
+class Opened:
+    """An upstream stream that has produced its first token (or ended)."""
+
+    def __init__(self, resp: aiohttp.ClientResponse, endpoint: Endpoint,
+                 decoder: StreamDecoder) -> None:
+        self.resp = resp
+        self.endpoint = endpoint
+        self.decoder = decoder
+        self.events = sse_events(resp.content)
+        self.first: list[dict[str, Any]] = []
+        self.ended = False
+        self.text: list[str] = []
+
+    async def next_deltas(self) -> list[dict[str, Any]]:
+        """Deltas of the next events that carry any (empty list = the stream ended)."""
+        state: DecoderState = self.decoder.state
+        async for name, data in self.events:
+            deltas = self.decoder.feed(name, data)
+            if state.done:
+                self.ended = True
+                return deltas
+            if deltas or state.error:
+                return deltas
+        self.ended = True
+        return []
+
+    def observe(self, delta: dict[str, Any]) -> None:
+        """Keep the streamed text, to estimate tokens if the upstream never reports usage."""
+        content = delta.get("content") or delta.get("reasoning")
+        if isinstance(content, str):
+            self.text.append(content)
+        for call in delta.get("tool_calls") or ():
+            args = (call.get("function") or {}).get("arguments")
+            if isinstance(args, str):
+                self.text.append(args)
+
+    async def drain(self) -> None:
+        try:
+            async for name, data in sse_events(self.resp.content):
+                try:
+                    self.decoder.feed(name, data)
+                except ValueError:
+                    continue
+        except (aiohttp.ClientError, *TIMEOUTS):
+            pass
+
+
+def parse_request(raw: bytes, legacy: bool) -> ChatRequest:
+    return request_mod.parse(raw, legacy=legacy)
+
+
+__all__ = ["Completions", "Generation", "parse_request", "routing"]

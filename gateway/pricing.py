@@ -1,0 +1,70 @@
+"""What a generation costs: exact Decimal USD, charged as integer nano-dollars (half-even)."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from gateway.catalog import Endpoint
+
+NANO = Decimal("0.000000001")
+NANOS_PER_USD = 1_000_000_000
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    images: int = 0
+
+
+@dataclass(frozen=True)
+class Cost:
+    total: Decimal  # rounded to the nano-dollar: what is charged
+    prompt: Decimal
+    completion: Decimal
+
+    @property
+    def nanos(self) -> int:
+        return int(self.total / NANO)
+
+
+def to_nanos(amount: Decimal) -> int:
+    return int(amount.quantize(NANO, rounding=ROUND_HALF_EVEN) / NANO)
+
+
+def cost(endpoint: Endpoint, usage: Usage) -> Cost:
+    """prompt·p + completion·c + request + images·image + cache reads/writes, with overrides.
+
+    Cached prompt tokens are billed at the cache-read price when the endpoint has one, and
+    reasoning tokens are part of the completion tokens (priced as completion).
+    """
+    prices = endpoint.pricing.for_prompt(usage.prompt_tokens)
+    cached = min(usage.cached_tokens, usage.prompt_tokens) if prices.input_cache_read else 0
+    written = usage.cache_write_tokens if prices.input_cache_write else 0
+    prompt = (
+        (usage.prompt_tokens - cached - written) * prices.prompt
+        + cached * prices.input_cache_read
+        + written * prices.input_cache_write
+        + usage.images * prices.image
+    )
+    completion = usage.completion_tokens * prices.completion
+    total = (prompt + completion + prices.request).quantize(NANO, rounding=ROUND_HALF_EVEN)
+    return Cost(total, prompt, completion)
+
+
+def max_cost_nanos(endpoint: Endpoint, prompt_tokens: int, max_tokens: int, images: int) -> int:
+    """The most this request can cost on this endpoint: what the reservation holds.
+
+    Rounded up, so the reservation never falls short of the charge by a rounding unit.
+    """
+    prices = endpoint.pricing.for_prompt(prompt_tokens)
+    amount = (
+        prompt_tokens * prices.prompt
+        + max_tokens * prices.completion
+        + images * prices.image
+        + prices.request
+    )
+    nanos = amount / NANO
+    return int(nanos) + (1 if nanos != int(nanos) else 0)

@@ -1,0 +1,150 @@
+"""OpenAI Chat Completions (and every OpenAI-compatible host): `POST {base}/chat/completions`."""
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from gateway.catalog import Endpoint
+from gateway.pricing import Usage
+from gateway.providers.base import JSON, DecoderState, Outbound, Result, error_message
+
+# Parameters OpenAI itself accepts; everything else is only sent where the endpoint lists it.
+OPENAI_PARAMS = frozenset(
+    [
+        "temperature",
+        "top_p",
+        "frequency_penalty",
+        "presence_penalty",
+        "seed",
+        "stop",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_tokens",
+        "max_completion_tokens",
+        "reasoning_effort",
+        "service_tier",
+        "prediction",
+        "modalities",
+        "verbosity",
+        "web_search_options",
+    ]
+)
+OPEN_HOST_PARAMS = frozenset(["top_k", "min_p", "top_a", "repetition_penalty", "reasoning"])
+
+FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "function_call": "tool_calls",
+    "eos": "stop",
+    "end_turn": "stop",
+    "error": "error",
+}
+
+
+def normalise_finish(native: str | None) -> str | None:
+    if native is None:
+        return None
+    return FINISH.get(native, "stop")
+
+
+def usage_from(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    return Usage(
+        prompt_tokens=int(raw.get("prompt_tokens") or 0),
+        completion_tokens=int(raw.get("completion_tokens") or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        cached_tokens=int(prompt_details.get("cached_tokens") or 0),
+        cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
+    )
+
+
+class OpenAIAdapter:
+    def build(
+        self, body: JSON, endpoint: Endpoint, *, stream: bool, max_tokens: int, api_key: str | None
+    ) -> Outbound:
+        out: dict[str, Any] = {"model": endpoint.upstream_model, "messages": body["messages"]}
+        supported = endpoint.supported_parameters
+        for name, value in body.items():
+            if value is None:
+                continue
+            if name in OPENAI_PARAMS or (name in OPEN_HOST_PARAMS and name in supported):
+                out[name] = value
+        if "max_tokens" in out and "max_completion_tokens" in out:
+            del out["max_tokens"]
+        if out.get("service_tier") == "fast":
+            out["service_tier"] = "priority"
+        user = body.get("user")
+        if isinstance(user, str) and user:
+            # End-user ids are hashed before they leave us.
+            out["user"] = hashlib.sha256(user.encode()).hexdigest()[:32]
+        if stream:
+            out["stream"] = True
+            out["stream_options"] = {"include_usage": True}
+        headers = {"content-type": "application/json"}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        return Outbound(f"{endpoint.base_url}/chat/completions", headers, orjson.dumps(out))
+
+    def parse(self, data: JSON) -> Result:
+        choices = data.get("choices") or [{}]
+        choice = choices[0] if isinstance(choices[0], dict) else {}
+        message = dict(choice.get("message") or {"role": "assistant", "content": None})
+        message.setdefault("role", "assistant")
+        message.setdefault("refusal", None)
+        message.setdefault("reasoning", message.pop("reasoning_content", None))
+        native = choice.get("finish_reason")
+        return Result(
+            message, normalise_finish(native), native, usage_from(data.get("usage")), data.get("id")
+        )
+
+    def decoder(self, body: JSON) -> "OpenAIDecoder":
+        return OpenAIDecoder()
+
+    def error_message(self, status: int, raw: bytes) -> str:
+        return error_message(raw)
+
+
+class OpenAIDecoder:
+    def __init__(self) -> None:
+        self.state = DecoderState()
+
+    def feed(self, event: str | None, data: bytes) -> list[JSON]:
+        if data == b"[DONE]":
+            self.state.done = True
+            return []
+        chunk = orjson.loads(data)
+        if not isinstance(chunk, dict):
+            return []
+        if chunk.get("error"):
+            self.state.error = error_message(data)
+            return []
+        if self.state.upstream_id is None:
+            self.state.upstream_id = chunk.get("id")
+        usage = usage_from(chunk.get("usage"))
+        if usage is not None:
+            self.state.usage = usage
+        deltas = []
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta") or {}
+            if "reasoning_content" in delta:
+                delta["reasoning"] = delta.pop("reasoning_content")
+            if any(v not in (None, "", []) for k, v in delta.items() if k != "role"):
+                deltas.append(delta)
+            native = choice.get("finish_reason")
+            if native:
+                self.state.native_finish_reason = native
+                self.state.finish_reason = normalise_finish(native)
+        return deltas
