@@ -1,3 +1,11 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from marketplace import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("models", api.models, name="api-models"),
+    path("models/count", api.models_count, name="api-models-count"),
+    path("models/<str:author>/<str:slug>/endpoints", api.model_endpoints, name="api-endpoints"),
+    path("model/<str:author>/<str:slug>", api.model_detail, name="api-model"),
+    path("providers", api.providers, name="api-providers"),
+]

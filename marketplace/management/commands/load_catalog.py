@@ -1,8 +1,31 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from marketplace.loader import DEFAULT_CATALOG, CatalogError, load_catalog_file
+from marketplace.publish import ensure_published
 
 
 class Command(BaseCommand):
-    help = "Load the model catalog (the loader arrives with the catalog work)."
+    help = (
+        "Upsert the model catalog from a JSON file (default: the shipped catalog). "
+        "Idempotent; --prune disables entries missing from the file."
+    )
 
-    def handle(self, *args: object, **options: object) -> None:
-        self.stdout.write("No catalog loader yet: nothing loaded.")
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", nargs="?", default=str(DEFAULT_CATALOG))
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="disable (never delete) providers, models and endpoints absent from the file",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            result = load_catalog_file(options["file"], prune=options["prune"])
+        except CatalogError as exc:
+            raise CommandError(str(exc)) from exc
+        # A change publishes after commit; an unchanged catalog still needs a snapshot in a
+        # freshly wiped Redis for the gateway.
+        ensure_published()
+        self.stdout.write(f"{options['file']}: {result.summary()}")
