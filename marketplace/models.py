@@ -42,7 +42,7 @@ class Provider(models.Model):
         "API-key setting name",
         max_length=100,
         blank=True,
-        help_text="Environment variable holding this provider's key (gateway process).",
+        help_text="Env variable with this provider's key (gateway process).",
     )
     trains_on_prompts = models.BooleanField(default=False)
     retains_prompts = models.BooleanField(default=False)

@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                     "api_key_env",
                     models.CharField(
                         blank=True,
-                        help_text="Environment variable holding this provider's key (gateway process).",
+                        help_text="Env variable with this provider's key (gateway process).",
                         max_length=100,
                         verbose_name="API-key setting name",
                     ),
