@@ -205,3 +205,15 @@ def test_run_simulator_with_config() -> None:
         r = httpx.post(url + "/cerebras/v1/chat/completions", json=OPENAI[1])
         assert r.status_code == 502
         assert httpx.post(url + "/groq/v1/chat/completions", json=OPENAI[1]).status_code == 200
+
+
+def test_realistic_profile_covers_the_catalog() -> None:
+    root = Path(__file__).resolve().parents[2]
+    profile = json.loads((root / "simulator/profiles/realistic.json").read_text())
+    store = Store(profile)
+    catalog_path = root.parent / "shared/data/catalog.json"
+    if catalog_path.exists():
+        slugs = {p["slug"] for p in json.loads(catalog_path.read_text())["providers"]}
+        assert slugs <= set(profile["providers"])
+    assert store.knobs("groq").tokens_per_second > store.knobs("deepseek").tokens_per_second
+    assert store.knobs("some-new-host").ttft_range() == (300.0, 900.0)
