@@ -73,11 +73,12 @@ async def callback(request: web.Request) -> web.Response:
         chat = {"model": request.app[MODEL], "max_tokens": 40,
                 "messages": [{"role": "user", "content": "Say hello to a new user."}]}
         async with http.post(f"{api}/chat/completions", json=chat, headers=headers) as resp:
-            reply = await resp.json(content_type=None)
-    if "choices" in reply:
+            ok = resp.status == 200
+            reply = await resp.json(content_type=None) if ok else {"error": await resp.text()}
+    if ok and "choices" in reply:
         answer = reply["choices"][0]["message"]["content"]
     else:
-        answer = f"(no completion: {reply.get('error', {}).get('message', reply)})"
+        answer = f"(no completion, HTTP {resp.status}: {str(reply.get('error'))[:200]})"
     return page(
         f'<p id="result">Signed in as {html.escape(exchanged["user_id"] or "")} with key '
         f'<code id="label">{html.escape(label)}</code>.</p>'

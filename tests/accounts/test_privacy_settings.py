@@ -1,0 +1,31 @@
+"""The settings page stores the account's data policy and hands it to the gateway."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_privacy_choices_are_saved_and_published(client, ada, redis_client):
+    client.force_login(ada)
+    response = client.post("/settings", {
+        "prompt_logging": "on", "deny_training": "on",
+        "allow_providers": "OpenAI, anthropic openai", "ignore_providers": "deepinfra",
+    })
+    assert response.status_code == 302
+    account = redis_client.hgetall(f"gw:account:{ada.pk}")
+    assert account[b"prompt_logging"] == b"1" and account[b"deny_training"] == b"1"
+    assert account[b"allow"] == b"openai,anthropic" and account[b"ignore"] == b"deepinfra"
+    page = client.get("/settings").content.decode()
+    assert 'value="openai,anthropic"' in page
+
+
+def test_a_bad_provider_slug_is_explained(client, ada, redis_client):
+    client.force_login(ada)
+    response = client.post("/settings", {"allow_providers": "openai, <script>"})
+    assert response.status_code == 200
+    assert "Not a provider slug: &lt;script&gt;" in response.content.decode()
+    assert redis_client.hget(f"gw:account:{ada.pk}", "allow") == b""
+
+
+def test_settings_need_a_signed_in_user(client):
+    assert client.get("/settings")["Location"].startswith("/accounts/login/")
