@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import transaction
+from redis.exceptions import LockNotOwnedError
 
 from config.redis import get_redis
 from marketplace.models import Endpoint, EndpointStatus, Model, Provider
@@ -121,12 +122,19 @@ def build_snapshot() -> dict[str, Any]:
 def publish_catalog() -> int:
     """Write the current catalog to `gw:catalog`; returns the new version."""
     redis = get_redis()
-    with redis.lock(LOCK_KEY, timeout=60, blocking_timeout=60):
+    lock = redis.lock(LOCK_KEY, timeout=60, blocking_timeout=60)
+    lock.acquire()
+    try:
         # Read inside the lock: the last publisher to get it sees every committed change.
         body = orjson.dumps(build_snapshot())
         version = int(
             redis.eval(_PUBLISH_SCRIPT, 3, CATALOG_KEY, SEQ_KEY, STAMP_KEY, body, uuid.uuid4().hex)
         )
+    finally:
+        try:
+            lock.release()
+        except LockNotOwnedError:  # expired or wiped meanwhile: the snapshot is written anyway
+            log.warning("catalog publish lock expired before release")
     log.info("catalog published: version %s, %d bytes", version, len(body))
     return version
 
