@@ -80,7 +80,11 @@ def tiny_catalog(**model_overrides: Any) -> dict[str, Any]:
                 "api_format": "openai",
                 "base_url": "http://127.0.0.1:8080/v1",
                 "api_key_env": "LOCAL_VLLM_KEY",
-                "data_policy": {"training": False, "retains_prompts": False, "retention_days": None},
+                "data_policy": {
+                    "training": False,
+                    "retains_prompts": False,
+                    "retention_days": None,
+                },
                 "can_abort": True,
                 "headquarters": None,
             }

@@ -17,16 +17,21 @@ pytestmark = pytest.mark.django_db
 
 
 def _counts() -> tuple[int, int, int, int]:
-    return (Author.objects.count(), Provider.objects.count(), Model.objects.count(),
-            Endpoint.objects.count())
+    return (
+        Author.objects.count(),
+        Provider.objects.count(),
+        Model.objects.count(),
+        Endpoint.objects.count(),
+    )
 
 
 def test_the_shipped_catalog_loads_completely(shipped_catalog) -> None:
     result = load_catalog_file(DEFAULT_CATALOG)
     assert _counts() == (19, 24, 90, 325)
     assert result.created == {"authors": 19, "providers": 24, "models": 90, "endpoints": 325}
-    turbo = Endpoint.objects.get(model__model_id="meta-llama/llama-3.3-70b-instruct",
-                                 tag="deepinfra/turbo")
+    turbo = Endpoint.objects.get(
+        model__model_id="meta-llama/llama-3.3-70b-instruct", tag="deepinfra/turbo"
+    )
     assert turbo.provider.slug == "deepinfra"
     llama = next(m for m in shipped_catalog["models"] if m["id"] == turbo.model.model_id)
     listed = next(e for e in llama["endpoints"] if e.get("tag") == "deepinfra/turbo")
@@ -51,8 +56,9 @@ def test_loading_twice_changes_nothing() -> None:
 
 def test_a_price_change_updates_only_that_endpoint(shipped_catalog) -> None:
     load_catalog(copy.deepcopy(shipped_catalog))
-    llama = next(m for m in shipped_catalog["models"]
-                 if m["id"] == "meta-llama/llama-3.3-70b-instruct")
+    llama = next(
+        m for m in shipped_catalog["models"] if m["id"] == "meta-llama/llama-3.3-70b-instruct"
+    )
     together = next(e for e in llama["endpoints"] if e["provider"] == "together")
     together["pricing"]["prompt"] = "0.0000009"
     result = load_catalog(shipped_catalog)
@@ -64,8 +70,9 @@ def test_a_price_change_updates_only_that_endpoint(shipped_catalog) -> None:
 def test_prune_disables_missing_entries_and_never_deletes(shipped_catalog) -> None:
     load_catalog(copy.deepcopy(shipped_catalog))
     gone_model = shipped_catalog["models"].pop(0)["id"]
-    llama = next(m for m in shipped_catalog["models"]
-                 if m["id"] == "meta-llama/llama-3.3-70b-instruct")
+    llama = next(
+        m for m in shipped_catalog["models"] if m["id"] == "meta-llama/llama-3.3-70b-instruct"
+    )
     llama["endpoints"] = [e for e in llama["endpoints"] if e["provider"] != "together"]
 
     result = load_catalog(shipped_catalog, prune=True)
@@ -75,10 +82,13 @@ def test_prune_disables_missing_entries_and_never_deletes(shipped_catalog) -> No
     assert Endpoint.objects.get(model__model_id=llama["id"], tag="together").status == "disabled"
     # The removed model's endpoints are disabled too; everything else stays enabled.
     assert result.disabled["models"] == 1
-    assert result.disabled["endpoints"] == 1 + Endpoint.objects.filter(
-        model__model_id=gone_model).count()
+    assert (
+        result.disabled["endpoints"]
+        == 1 + Endpoint.objects.filter(model__model_id=gone_model).count()
+    )
     assert Endpoint.objects.filter(status=EndpointStatus.ENABLED).count() == (
-        325 - result.disabled["endpoints"])
+        325 - result.disabled["endpoints"]
+    )
 
 
 def test_without_prune_a_small_file_adds_one_provider_next_to_the_others(write_catalog) -> None:
@@ -141,12 +151,18 @@ def test_a_malformed_file_names_every_bad_entry_and_writes_nothing(shipped_catal
         (lambda d: d["models"][0].update(author="ghost"), "does not match the id's prefix"),
         (lambda d: d["providers"][0].update(api_format="grpc"), "'api_format' must be one of"),
         (lambda d: d["providers"][0].update(base_url="ftp://x"), "'base_url' has an invalid"),
-        (lambda d: d["models"][0]["endpoints"][0].update(variant="free"),
-         "a 'free' variant must be priced 0"),
-        (lambda d: d["models"][0]["endpoints"].append(d["models"][0]["endpoints"][0]),
-         "duplicate endpoint 'local-vllm'"),
-        (lambda d: d["models"][0]["endpoints"][0]["pricing"].update(prompt=-1),
-         "price 'prompt' must be a decimal string"),
+        (
+            lambda d: d["models"][0]["endpoints"][0].update(variant="free"),
+            "a 'free' variant must be priced 0",
+        ),
+        (
+            lambda d: d["models"][0]["endpoints"].append(d["models"][0]["endpoints"][0]),
+            "duplicate endpoint 'local-vllm'",
+        ),
+        (
+            lambda d: d["models"][0]["endpoints"][0]["pricing"].update(prompt=-1),
+            "price 'prompt' must be a decimal string",
+        ),
     ],
 )
 def test_each_kind_of_mistake_is_explained(change, expected) -> None:
@@ -166,7 +182,7 @@ def test_the_command_loads_the_shipped_file_by_default(redis_client, capsys) -> 
 
 
 def test_the_command_reports_a_bad_file_without_a_traceback(tmp_path) -> None:
-    with pytest.raises(CommandError, match="cannot read .*missing.json: No such file"):
+    with pytest.raises(CommandError, match=r"cannot read .*missing\.json: No such file"):
         call_command("load_catalog", str(tmp_path / "missing.json"))
     bad = tmp_path / "bad.json"
     bad.write_text('{"models": [')

@@ -28,25 +28,49 @@ def test_snapshot_follows_the_contract(loaded, redis_client) -> None:
     version, snap = _snapshot(redis_client)
     assert snap["version"] == version
     assert snap["providers"]["deepinfra"] == {
-        "slug": "deepinfra", "name": "DeepInfra", "display_name": "DeepInfra", "can_abort": True,
+        "slug": "deepinfra",
+        "name": "DeepInfra",
+        "display_name": "DeepInfra",
+        "can_abort": True,
     }
     llama = snap["models"]["meta-llama/llama-3.3-70b-instruct"]
     assert llama["input_modalities"] == ["text"]
     turbo = next(e for e in llama["endpoints"] if e["tag"] == "deepinfra/turbo")
-    assert turbo["id"] == Endpoint.objects.get(tag="deepinfra/turbo", model__model_id=llama["id"]).pk
+    assert (
+        turbo["id"] == Endpoint.objects.get(tag="deepinfra/turbo", model__model_id=llama["id"]).pk
+    )
     assert turbo["base_url"] == "http://127.0.0.1:8003/deepinfra/v1"
     assert turbo["api_key_env"] is None
     assert turbo["upstream_model"] == "llama-3.3-70b-instruct"
     assert turbo["provider_name"] == "DeepInfra"
-    assert set(turbo["pricing"]) == {"prompt", "completion", "request", "image",
-                                     "input_cache_read", "input_cache_write", "overrides"}
+    assert set(turbo["pricing"]) == {
+        "prompt",
+        "completion",
+        "request",
+        "image",
+        "input_cache_read",
+        "input_cache_write",
+        "overrides",
+    }
     assert all(isinstance(v, str) for k, v in turbo["pricing"].items() if k != "overrides")
-    assert set(turbo) >= {"variant", "service_tier", "quantization", "status", "context_length",
-                          "max_completion_tokens", "max_prompt_tokens", "supported_parameters",
-                          "data_policy", "can_abort", "api_format"}
+    assert set(turbo) >= {
+        "variant",
+        "service_tier",
+        "quantization",
+        "status",
+        "context_length",
+        "max_completion_tokens",
+        "max_prompt_tokens",
+        "supported_parameters",
+        "data_policy",
+        "can_abort",
+        "api_format",
+    }
     # Endpoints come cheapest first, the default routing order.
-    prices = [Decimal(e["pricing"]["prompt"]) + Decimal(e["pricing"]["completion"])
-              for e in llama["endpoints"]]
+    prices = [
+        Decimal(e["pricing"]["prompt"]) + Decimal(e["pricing"]["completion"])
+        for e in llama["endpoints"]
+    ]
     assert prices == sorted(prices)
 
 
@@ -54,9 +78,13 @@ def test_gemini_and_anthropic_endpoints_get_their_simulator_roots(loaded, redis_
     _, snap = _snapshot(redis_client)
     gemini = snap["models"]["google/gemini-2.5-flash"]["endpoints"]
     studio = next(e for e in gemini if e["tag"] == "google-ai-studio")
-    assert studio["api_format"] == "gemini" and studio["base_url"].endswith("/google-ai-studio/v1beta")
+    assert studio["api_format"] == "gemini" and studio["base_url"].endswith(
+        "/google-ai-studio/v1beta"
+    )
     claude_on_bedrock = next(
-        e for m in snap["models"].values() for e in m["endpoints"]
+        e
+        for m in snap["models"].values()
+        for e in m["endpoints"]
         if e["provider"] == "amazon-bedrock" and e["api_format"] == "anthropic"
     )
     assert claude_on_bedrock["base_url"].endswith("/amazon-bedrock/v1")
@@ -75,9 +103,11 @@ def test_an_operator_provider_keeps_its_own_base_url_and_key_name(db, redis_clie
 def test_disabled_and_deprecated_things_are_left_out(loaded, redis_client) -> None:
     llama = "meta-llama/llama-3.3-70b-instruct"
     Endpoint.objects.filter(model__model_id=llama, tag="together").update(
-        status=EndpointStatus.DEPRECATED)
+        status=EndpointStatus.DEPRECATED
+    )
     Endpoint.objects.filter(model__model_id=llama, tag="fireworks").update(
-        status=EndpointStatus.DISABLED)
+        status=EndpointStatus.DISABLED
+    )
     Model.objects.filter(model_id="openai/gpt-4o").update(enabled=False)
     Provider.objects.filter(slug="groq").update(enabled=False)
     publish_catalog()
@@ -111,7 +141,8 @@ def test_one_publish_per_transaction_after_commit(redis_client) -> None:
     version, snap = _snapshot(redis_client)
     assert version == start + 1
     assert {e["pricing"]["prompt"] for e in snap["models"]["openai/gpt-4o"]["endpoints"]} == {
-        "0.000003"}
+        "0.000003"
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,8 +164,9 @@ def test_racing_publishers_end_on_the_latest_committed_catalog(redis_client) -> 
     snapshot holds every thread's committed change."""
     load_catalog_file(DEFAULT_CATALOG)
     targets = list(
-        Endpoint.objects.filter(model__model_id="meta-llama/llama-3.3-70b-instruct")
-        .values_list("pk", flat=True)[:8]
+        Endpoint.objects.filter(model__model_id="meta-llama/llama-3.3-70b-instruct").values_list(
+            "pk", flat=True
+        )[:8]
     )
     versions: list[int] = []
     errors: list[BaseException] = []
@@ -148,13 +180,14 @@ def test_racing_publishers_end_on_the_latest_committed_catalog(redis_client) -> 
             with transaction.atomic():
                 Endpoint.objects.filter(pk=pk).update(price_request=Decimal(index + 1))
             versions.append(publish_catalog())
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=change_and_publish, args=(i, pk))
-               for i, pk in enumerate(targets)]
+    threads = [
+        threading.Thread(target=change_and_publish, args=(i, pk)) for i, pk in enumerate(targets)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -164,6 +197,8 @@ def test_racing_publishers_end_on_the_latest_committed_catalog(redis_client) -> 
     assert len(set(versions)) == len(targets)
     version, snap = _snapshot(redis_client)
     assert version == max(versions)
-    requests = {e["id"]: e["pricing"]["request"]
-                for e in snap["models"]["meta-llama/llama-3.3-70b-instruct"]["endpoints"]}
+    requests = {
+        e["id"]: e["pricing"]["request"]
+        for e in snap["models"]["meta-llama/llama-3.3-70b-instruct"]["endpoints"]
+    }
     assert {requests[pk] for pk in targets} == {str(i + 1) for i in range(len(targets))}
