@@ -117,5 +117,7 @@ def subprocess_env(transactional_db: None, redis_client: redis.Redis) -> Iterato
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
+        # libpq names the subprocess's sessions, so a test can find them in pg_stat_activity.
+        PGAPPNAME=f"meter-test-{os.getpid()}",
     )
     yield env

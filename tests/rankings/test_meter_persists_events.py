@@ -29,7 +29,11 @@ def test_every_field_of_the_event_lands_in_the_row(ada: User, publish, meter, re
     assert row.user == ada
     assert (row.key_id, row.key_hash) == (12, "ab" * 32)
     assert (row.model, row.endpoint_id) == ("meta-llama/llama-3.3-70b-instruct", 412)
-    assert (row.provider, row.provider_name, row.api_type) == ("deepinfra", "DeepInfra", "completions")
+    assert (row.provider, row.provider_name, row.api_type) == (
+        "deepinfra",
+        "DeepInfra",
+        "completions",
+    )
     assert (row.streamed, row.cancelled, row.status) == (True, False, 200)
     assert (row.finish_reason, row.native_finish_reason) == ("stop", "stop")
     tokens = (row.tokens_prompt, row.tokens_completion, row.tokens_reasoning, row.tokens_cached)
@@ -46,13 +50,17 @@ def test_every_field_of_the_event_lands_in_the_row(ada: User, publish, meter, re
     assert pending(redis_client) == 0
 
 
-def test_running_the_consumer_twice_stores_a_batch_once(ada: User, publish, meter, redis_client) -> None:
+def test_running_the_consumer_twice_stores_a_batch_once(
+    ada: User, publish, meter, redis_client
+) -> None:
     events = [publish(usage_event(ada.pk)) for _ in range(25)]
 
     assert meter(batch_size=10) == 25
     assert meter(batch_size=10) == 0
 
-    assert sorted(Generation.objects.values_list("id", flat=True)) == sorted(e["id"] for e in events)
+    assert sorted(Generation.objects.values_list("id", flat=True)) == sorted(
+        e["id"] for e in events
+    )
     assert pending(redis_client) == 0
 
 
@@ -70,9 +78,7 @@ def test_an_event_delivered_twice_is_one_row(ada: User, publish, meter, redis_cl
     assert pending(redis_client) == 0
 
 
-def test_a_deleted_account_keeps_its_generation_without_an_owner(
-    ada: User, publish, meter
-) -> None:
+def test_a_deleted_account_keeps_its_generation_without_an_owner(ada: User, publish, meter) -> None:
     event = publish(usage_event(ada.pk))
     ada.delete()
 

@@ -1,0 +1,155 @@
+"""Nothing lost: a consumer killed with SIGKILL mid-batch loses nothing and duplicates nothing."""
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+
+from rankings.models import Generation
+from tests.rankings.conftest import pending, usage_event
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_meter(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "meter", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.02)
+
+
+def consumer_pending(client: redis.Redis, name: str) -> int:
+    try:
+        consumers = client.xinfo_consumers("gw:usage", "meter")
+    except redis.ResponseError:  # the consumer has not created its group yet
+        return 0
+    for consumer in consumers:
+        if consumer["name"].decode() == name:
+            return int(consumer["pending"])
+    return 0
+
+
+def sessions(app: str, only_waiting: bool = False) -> int:
+    """The killed consumer's database sessions (application_name = PGAPPNAME)."""
+    with connection.cursor() as cursor:
+        # Inside a transaction pg_stat_activity is a snapshot taken at first use: refresh it.
+        cursor.execute("select pg_stat_clear_snapshot()")
+        cursor.execute(
+            "select count(*) from pg_stat_activity where application_name = %s"
+            " and (not %s or wait_event_type = 'Lock')",
+            [app, only_waiting],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def end_sessions_of_dead_client(app: str) -> None:
+    """What Postgres does by itself once it notices the client is gone (here: at once).
+
+    A session blocked on our lock would otherwise only notice when its insert finishes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s",
+            [app],
+        )
+    wait_until(lambda: sessions(app) == 0, "the dead consumer's sessions are gone")
+
+
+@contextmanager
+def generations_locked() -> Iterator[None]:
+    """Hold a lock that lets the consumer read the stream and start its insert, not finish it."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("lock table rankings_generation in share mode")
+        yield
+
+
+@pytest.fixture
+def ada(transactional_db: None) -> User:
+    return User.objects.create_user("ada", "ada@example.com", "pw-ada-123456")
+
+
+@pytest.mark.parametrize(
+    "restart",
+    [
+        ["--consumer", "crashy"],  # same name: re-reads its own pending entries
+        ["--claim-idle", "0"],  # new hostname-pid name: claims the dead consumer's entries
+    ],
+    ids=["same-name", "new-name"],
+)
+def test_killed_between_read_and_commit(
+    ada: User, publish, redis_client, subprocess_env, tmp_path, restart: list[str]
+) -> None:
+    events = [publish(usage_event(ada.pk)) for _ in range(50)]
+    log = tmp_path / "meter.log"
+
+    with generations_locked():
+        meter = start_meter(subprocess_env, log, "--consumer", "crashy", "--batch-size", "20")
+        wait_until(lambda: consumer_pending(redis_client, "crashy") == 20, "a batch is read")
+        app = subprocess_env["PGAPPNAME"]
+        wait_until(lambda: sessions(app, only_waiting=True) == 1, "its insert waits on the lock")
+        meter.send_signal(signal.SIGKILL)
+        meter.wait(timeout=10)
+        end_sessions_of_dead_client(app)
+
+    assert Generation.objects.count() == 0
+    assert pending(redis_client) == 20
+
+    again = start_meter(subprocess_env, log, "--once", *restart)
+    assert again.wait(timeout=60) == 0, log.read_text()
+
+    assert sorted(Generation.objects.values_list("id", flat=True)) == sorted(
+        e["id"] for e in events
+    )
+    assert pending(redis_client) == 0
+
+
+def test_killed_at_random_moments(
+    ada: User, publish, redis_client, subprocess_env, tmp_path
+) -> None:
+    events = [publish(usage_event(ada.pk)) for _ in range(3000)]
+    log = tmp_path / "meter.log"
+    rng = random.Random(7)
+    kills_mid_stream = 0
+
+    for _ in range(3):
+        meter = start_meter(subprocess_env, log, "--batch-size", "25", "--claim-idle", "0")
+        stored_before = Generation.objects.count()
+        # Kill once it is busy: some batches committed, the stream not yet drained.
+        wait_until(
+            lambda n=stored_before: Generation.objects.count() > n or meter.poll() is not None,
+            "the consumer stores something",
+        )
+        time.sleep(rng.uniform(0.0, 0.3))
+        meter.send_signal(signal.SIGKILL)
+        meter.wait(timeout=10)
+        if Generation.objects.count() < len(events):
+            kills_mid_stream += 1
+
+    final = start_meter(subprocess_env, log, "--once", "--claim-idle", "0")
+    assert final.wait(timeout=120) == 0, log.read_text()
+
+    assert kills_mid_stream >= 2  # the kills did land in the middle of the work
+    stored = list(Generation.objects.values_list("id", flat=True))
+    assert len(stored) == len(set(stored)) == len(events)
+    assert set(stored) == {e["id"] for e in events}
+    assert pending(redis_client) == 0
