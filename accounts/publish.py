@@ -108,3 +108,7 @@ def publish_all() -> dict[str, int]:
     if stale:
         redis.delete(*stale)
     return {"keys": len(live), "accounts": len(accounts), "stale_keys_removed": len(stale)}
+
+
+# `python manage.py publish_state` calls `<app>.publish.publish_state()` of every app.
+publish_state = publish_all

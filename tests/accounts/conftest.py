@@ -9,8 +9,8 @@ import redis
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from accounts.models import ApiKey
 from accounts.keys import hash_key
+from accounts.models import ApiKey
 
 MakeKey = Callable[..., str]
 

@@ -42,5 +42,7 @@ def test_a_second_key_for_the_same_email_reuses_the_user(make_key):
 @pytest.mark.parametrize("credits", ["-5", "lots", "0", "NaN"])
 def test_bad_credit_amounts_are_refused(db, credits):
     with pytest.raises(CommandError):
-        call_command("create_api_key", email="ada@example.com", credits=credits, stdout=io.StringIO())
+        call_command(
+            "create_api_key", email="ada@example.com", credits=credits, stdout=io.StringIO()
+        )
     assert not User.objects.exists()

@@ -49,8 +49,12 @@ def all_text_in_postgres() -> str:
 
 def test_keys_are_stored_only_as_hashes(client, caplog, redis_client, ada_management_key, make_key):
     caplog.set_level(logging.DEBUG)
-    created = client.post("/api/v1/keys", json.dumps({"name": "ci"}), content_type="application/json",
-                          **bearer(ada_management_key)).json()["key"]
+    created = client.post(
+        "/api/v1/keys",
+        json.dumps({"name": "ci"}),
+        content_type="application/json",
+        **bearer(ada_management_key),
+    ).json()["key"]
     client.get("/api/v1/key", **bearer(created))
     client.get("/api/v1/key", **bearer(created + "0"))  # a failed attempt is not logged in clear
     client.force_login(row(created).user)

@@ -9,17 +9,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def signed_in_page(page, live_server, make_key):
+def signed_in_page(page, live_server, make_key, tmp_path):
     make_key("ada@example.com", name="Ada's laptop", password="a long pass phrase 42")
     page.goto(live_server.url + "/accounts/login/?next=/keys")
     page.fill("input[name=login]", "ada@example.com")
     page.fill("input[name=password]", "a long pass phrase 42")
+    page.screenshot(path=str(tmp_path / "sign-in.png"), full_page=True)
     page.click("button[type=submit]")
     page.wait_for_url("**/keys")
     return page
 
 
-def test_a_new_key_is_shown_once_then_only_its_label(signed_in_page, live_server, tmp_path, redis_client):
+def test_a_new_key_is_shown_once_then_only_its_label(
+    signed_in_page, live_server, tmp_path, redis_client
+):
     page = signed_in_page
     page.fill("input[name=name]", "Production")
     page.fill("input[name=limit]", "20")

@@ -19,18 +19,27 @@ def signed_in(client, ada) -> Client:
 def auth_url(callback: str, **extra: str) -> str:
     from urllib.parse import urlencode
 
-    return "/auth?" + urlencode({"callback_url": callback, "code_challenge": CHALLENGE,
-                                 "code_challenge_method": "S256", **extra})
+    return "/auth?" + urlencode(
+        {
+            "callback_url": callback,
+            "code_challenge": CHALLENGE,
+            "code_challenge_method": "S256",
+            **extra,
+        }
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("callback", [
-    "https://notes.example/cb",
-    "https://notes.example:8443/cb?x=1",
-    "http://localhost:3000/callback",
-    "http://127.0.0.1:9999/",
-    "http://[::1]:8080/cb",
-])
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "https://notes.example/cb",
+        "https://notes.example:8443/cb?x=1",
+        "http://localhost:3000/callback",
+        "http://127.0.0.1:9999/",
+        "http://[::1]:8080/cb",
+    ],
+)
 def test_https_and_local_callbacks_reach_the_consent_page(signed_in, callback):
     response = signed_in.get(auth_url(callback))
     assert response.status_code == 200
@@ -38,12 +47,24 @@ def test_https_and_local_callbacks_reach_the_consent_page(signed_in, callback):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("callback", [
-    "", "javascript:alert(1)", "data:text/html,hi", "http://notes.example/cb", "/relative/path",
-    "//evil.example/cb", "ftp://files.example/", "https://user:pw@notes.example/",
-    "https://notes.example\\@evil.example/", "https:///nohost", "http://localhost.evil.example/",
-    "http://127.0.0.1.evil.example/", "https://notes.example:99999/",
-])
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "http://notes.example/cb",
+        "/relative/path",
+        "//evil.example/cb",
+        "ftp://files.example/",
+        "https://user:pw@notes.example/",
+        "https://notes.example\\@evil.example/",
+        "https:///nohost",
+        "http://localhost.evil.example/",
+        "http://127.0.0.1.evil.example/",
+        "https://notes.example:99999/",
+    ],
+)
 def test_every_other_callback_gets_a_readable_400_page_and_no_redirect(client, signed_in, callback):
     for c in (client, signed_in):
         response = c.get(auth_url(callback))
@@ -65,28 +86,42 @@ def test_signed_out_users_sign_in_first_and_keep_the_parameters(client):
     assert login.path == "/accounts/login/"
     next_url = urlsplit(parse_qs(login.query)["next"][0])
     assert next_url.path == "/auth"
-    assert parse_qs(next_url.query) == {"callback_url": ["https://notes.example/cb"],
-                                        "code_challenge": [CHALLENGE],
-                                        "code_challenge_method": ["S256"], "app_name": ["Notes"]}
+    assert parse_qs(next_url.query) == {
+        "callback_url": ["https://notes.example/cb"],
+        "code_challenge": [CHALLENGE],
+        "code_challenge_method": ["S256"],
+        "app_name": ["Notes"],
+    }
 
 
 @pytest.mark.django_db
 def test_the_consent_page_names_the_app_and_its_origin(signed_in):
-    page = signed_in.get(auth_url("https://notes.example/cb", app_name="Notes <b>")).content.decode()
+    page = signed_in.get(
+        auth_url("https://notes.example/cb", app_name="Notes <b>")
+    ).content.decode()
     assert "Notes &lt;b&gt;" in page and "https://notes.example" in page
     local = signed_in.get(auth_url("http://localhost:3000/cb")).content.decode()
     assert "localhost:3000" in local
 
 
 def consent(client: Client, callback: str, decision: str, **fields: str):
-    return client.post("/auth", {"callback_url": callback, "code_challenge": CHALLENGE,
-                                 "code_challenge_method": "S256", "decision": decision, **fields})
+    return client.post(
+        "/auth",
+        {
+            "callback_url": callback,
+            "code_challenge": CHALLENGE,
+            "code_challenge_method": "S256",
+            "decision": decision,
+            **fields,
+        },
+    )
 
 
 @pytest.mark.django_db
 def test_allow_redirects_to_the_callback_with_a_code_keeping_its_query(signed_in, ada):
-    response = consent(signed_in, "https://notes.example/cb?session=42", "allow", limit="2.50",
-                       limit_reset="daily")
+    response = consent(
+        signed_in, "https://notes.example/cb?session=42", "allow", limit="2.50", limit_reset="daily"
+    )
     target = urlsplit(response["Location"])
     assert (target.scheme, target.netloc, target.path) == ("https", "notes.example", "/cb")
     query = parse_qs(target.query)

@@ -18,6 +18,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oauth_app" / "app.
 
 def load_example():
     spec = importlib.util.spec_from_file_location("oauth_example_app", EXAMPLE)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -59,7 +60,9 @@ def sign_in_on_the_router(page, email: str) -> None:
     page.click("button[type=submit]")
 
 
-def test_allow_gives_the_app_a_working_key_of_the_user(page, example_app, ada_with_password, tmp_path):
+def test_allow_gives_the_app_a_working_key_of_the_user(
+    page, example_app, ada_with_password, tmp_path
+):
     page.goto(example_app)
     page.click("#signin")
     page.wait_for_url("**/accounts/login/**")
@@ -95,7 +98,9 @@ def test_deny_sends_the_user_back_with_access_denied(page, example_app, ada_with
     assert not ApiKey.objects.filter(oauth_app__isnull=False).exists()
 
 
-def test_connected_apps_lists_and_revokes_the_apps_key(page, live_server, example_app, ada_with_password, tmp_path):
+def test_connected_apps_lists_and_revokes_the_apps_key(
+    page, live_server, example_app, ada_with_password, tmp_path
+):
     page.goto(example_app + "/login")
     sign_in_on_the_router(page, ada_with_password)
     page.wait_for_url("**/auth?**")
@@ -103,7 +108,9 @@ def test_connected_apps_lists_and_revokes_the_apps_key(page, live_server, exampl
     page.wait_for_url(example_app + "/callback**")
 
     page.goto(live_server.url + "/connected-apps")
-    assert "Notes demo" in page.inner_text("table") and "http://127.0.0.1" in page.inner_text("table")
+    assert "Notes demo" in page.inner_text("table") and "http://127.0.0.1" in page.inner_text(
+        "table"
+    )
     page.screenshot(path=str(tmp_path / "connected-apps.png"), full_page=True)
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("text=Revoke")

@@ -18,7 +18,9 @@ CALLBACK = "https://notes.example/callback"
 
 
 def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
 
 
 @pytest.fixture
@@ -28,8 +30,9 @@ def verifier() -> str:
 
 @pytest.fixture
 def code(ada, verifier) -> str:
-    issued, _ = oauth.issue_code(ada, CALLBACK, code_challenge=s256(verifier),
-                                 code_challenge_method="S256", app_name="Notes")
+    issued, _ = oauth.issue_code(
+        ada, CALLBACK, code_challenge=s256(verifier), code_challenge_method="S256", app_name="Notes"
+    )
     return issued
 
 
@@ -44,7 +47,8 @@ def test_the_right_verifier_gets_a_key_owned_by_the_user(client, ada, code, veri
     assert status == 200
     assert body["user_id"] == f"user_{ada.pk}"
     key = ApiKey.objects.get(hash=hashlib.sha256(body["key"].encode()).hexdigest())
-    assert key.user == ada and key.name == "Notes" and key.oauth_app.origin == "https://notes.example"
+    assert key.user == ada and key.name == "Notes"
+    assert key.oauth_app is not None and key.oauth_app.origin == "https://notes.example"
 
 
 @pytest.mark.django_db
@@ -55,34 +59,50 @@ def test_a_code_is_single_use(client, code, verifier):
 
 
 @pytest.mark.django_db
-def test_a_wrong_verifier_is_refused_and_the_code_stays_bound_to_its_challenge(client, code, verifier):
+def test_a_wrong_verifier_is_refused_and_the_code_stays_bound_to_its_challenge(
+    client, code, verifier
+):
     status, body = exchange(client, code=code, code_verifier=secrets.token_urlsafe(48))
     assert (status, body["error"]["message"]) == (403, "Invalid code or code_verifier")
     assert exchange(client, code=code)[0] == 403  # no verifier at all
-    assert exchange(client, code=code, code_verifier=s256(verifier))[0] == 403  # the challenge itself
+    assert (
+        exchange(client, code=code, code_verifier=s256(verifier))[0] == 403
+    )  # the challenge itself
     assert exchange(client, code=code, code_verifier=verifier)[0] == 200
 
 
 @pytest.mark.django_db
 def test_an_expired_code_is_refused(client, code, verifier):
-    AuthorizationCode.objects.update(created_at=AuthorizationCode.objects.get().created_at - timedelta(minutes=10, seconds=1))
+    AuthorizationCode.objects.update(
+        created_at=AuthorizationCode.objects.get().created_at - timedelta(minutes=10, seconds=1)
+    )
     status, body = exchange(client, code=code, code_verifier=verifier)
     assert (status, body["error"]["message"]) == (403, "Authorization code expired")
 
 
 @pytest.mark.django_db
 def test_a_different_method_than_at_authorization_is_400(client, code, verifier):
-    status, body = exchange(client, code=code, code_verifier=verifier, code_challenge_method="plain")
+    status, body = exchange(
+        client, code=code, code_verifier=verifier, code_challenge_method="plain"
+    )
     assert (status, body["error"]["message"]) == (400, "Invalid code_challenge_method")
-    assert exchange(client, code=code, code_verifier=verifier, code_challenge_method="s256")[0] == 200
+    assert (
+        exchange(client, code=code, code_verifier=verifier, code_challenge_method="s256")[0] == 200
+    )
 
 
 @pytest.mark.django_db
 def test_plain_challenges_work(client, ada):
-    issued, _ = oauth.issue_code(ada, CALLBACK, code_challenge="plain-secret-verifier-" + "x" * 30,
-                                 code_challenge_method="plain")
+    issued, _ = oauth.issue_code(
+        ada,
+        CALLBACK,
+        code_challenge="plain-secret-verifier-" + "x" * 30,
+        code_challenge_method="plain",
+    )
     assert exchange(client, code=issued, code_verifier="nope")[0] == 403
-    assert exchange(client, code=issued, code_verifier="plain-secret-verifier-" + "x" * 30)[0] == 200
+    assert (
+        exchange(client, code=issued, code_verifier="plain-secret-verifier-" + "x" * 30)[0] == 200
+    )
 
 
 @pytest.mark.django_db

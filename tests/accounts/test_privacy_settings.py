@@ -7,10 +7,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_privacy_choices_are_saved_and_published(client, ada, redis_client):
     client.force_login(ada)
-    response = client.post("/settings", {
-        "prompt_logging": "on", "deny_training": "on",
-        "allow_providers": "OpenAI, anthropic openai", "ignore_providers": "deepinfra",
-    })
+    response = client.post(
+        "/settings",
+        {
+            "prompt_logging": "on",
+            "deny_training": "on",
+            "allow_providers": "OpenAI, anthropic openai",
+            "ignore_providers": "deepinfra",
+        },
+    )
     assert response.status_code == 302
     account = redis_client.hgetall(f"gw:account:{ada.pk}")
     assert account[b"prompt_logging"] == b"1" and account[b"deny_training"] == b"1"

@@ -16,25 +16,40 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def record(redis_client, key: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in redis_client.hgetall(f"gw:key:{row(key).hash}").items()}
+    return {
+        k.decode(): v.decode() for k, v in redis_client.hgetall(f"gw:key:{row(key).hash}").items()
+    }
 
 
 def test_a_new_key_is_published_with_the_gateway_fields(make_key, redis_client):
     key = make_key("ada@example.com", name="laptop", management=True)
     published = record(redis_client, key)
     assert published == {
-        "key_id": str(row(key).pk), "user_id": str(row(key).user_id), "name": "laptop",
-        "management": "1", "disabled": "0", "limit": "", "limit_reset": "", "expires_at": "",
+        "key_id": str(row(key).pk),
+        "user_id": str(row(key).user_id),
+        "name": "laptop",
+        "management": "1",
+        "disabled": "0",
+        "limit": "",
+        "limit_reset": "",
+        "expires_at": "",
     }
 
 
-def test_disabling_and_deleting_change_redis_as_soon_as_the_transaction_commits(ada_key, redis_client):
+def test_disabling_and_deleting_change_redis_as_soon_as_the_transaction_commits(
+    ada_key, redis_client
+):
     key_hash = row(ada_key).hash
     with transaction.atomic():
-        key_rules.update_key(row(ada_key), disabled=True, limit=Decimal("2.5"), limit_reset="weekly")
+        key_rules.update_key(
+            row(ada_key), disabled=True, limit=Decimal("2.5"), limit_reset="weekly"
+        )
         assert redis_client.hget(f"gw:key:{key_hash}", "disabled") == b"0"  # not before commit
     assert redis_client.hmget(f"gw:key:{key_hash}", ["disabled", "limit", "limit_reset"]) == [
-        b"1", b"2500000000", b"weekly"]
+        b"1",
+        b"2500000000",
+        b"weekly",
+    ]
 
     key_rules.delete_key(row(ada_key))
     assert not redis_client.exists(f"gw:key:{key_hash}")
@@ -51,10 +66,19 @@ def test_a_rolled_back_key_is_never_published(ada, redis_client):
 def test_account_fields_are_set_without_touching_the_gateways_counters(ada, redis_client):
     redis_client.hset(f"gw:account:{ada.pk}", mapping={"spent": 7, "reserved": 3})
     grant_credits(ada, Decimal("0.000000001"), "purchase", "stripe:evt_1")
-    account = {k.decode(): v.decode() for k, v in redis_client.hgetall(f"gw:account:{ada.pk}").items()}
+    account = {
+        k.decode(): v.decode() for k, v in redis_client.hgetall(f"gw:account:{ada.pk}").items()
+    }
     assert account == {
-        "active": "1", "credits": "25000000001", "purchased": "1", "prompt_logging": "0",
-        "deny_training": "0", "allow": "", "ignore": "", "spent": "7", "reserved": "3",
+        "active": "1",
+        "credits": "25000000001",
+        "purchased": "1",
+        "prompt_logging": "0",
+        "deny_training": "0",
+        "allow": "",
+        "ignore": "",
+        "spent": "7",
+        "reserved": "3",
     }
 
 
@@ -71,7 +95,9 @@ def test_publish_all_restores_lost_records_and_drops_stale_ones(ada_key, bob_key
     assert redis_client.hget("gw:keyusage:" + row(ada_key).hash, "total") == b"5"
 
 
-def test_concurrent_grants_credit_each_reference_once_and_redis_follows_the_ledger(ada, redis_client):
+def test_concurrent_grants_credit_each_reference_once_and_redis_follows_the_ledger(
+    ada, redis_client
+):
     references = [f"grant-{i % 5}" for i in range(20)]  # 20 attempts, 5 distinct grants
     barrier = threading.Barrier(len(references))
 
@@ -88,5 +114,17 @@ def test_concurrent_grants_credit_each_reference_once_and_redis_follows_the_ledg
     for t in threads:
         t.join()
 
-    assert total_credits(ada.pk) == Decimal("32.5")  # 25 from the fixture + 5 × 1.5
+    assert total_credits(ada.pk) == Decimal("32.5")  # 25 from the fixture + 5 x 1.5
     assert redis_client.hget(f"gw:account:{ada.pk}", "credits") == b"32500000000"
+
+
+def test_publish_state_command_republishes_keys_and_accounts(ada_key, redis_client):
+    import io
+
+    from django.core.management import call_command
+
+    redis_client.delete(f"gw:key:{row(ada_key).hash}")
+    out = io.StringIO()
+    call_command("publish_state", stdout=out)
+    assert "accounts: {'keys': 1, 'accounts': 1" in out.getvalue()
+    assert record(redis_client, ada_key)["name"] == "Ada's laptop"

@@ -48,10 +48,14 @@ def test_management_key_lists_creates_updates_and_deletes(live_server, ada_manag
 
     assert client.api_keys.get(hash=created.data.hash).data.hash == created.data.hash
     assert client.api_keys.delete(hash=created.data.hash).DELETED is True
-    assert created.data.hash not in [k.hash for k in client.api_keys.list(include_disabled=True).data]
+    assert created.data.hash not in [
+        k.hash for k in client.api_keys.list(include_disabled=True).data
+    ]
 
 
-def test_credits_report_the_ledger_and_the_gateway_spend(live_server, ada, ada_management_key, redis_client):
+def test_credits_report_the_ledger_and_the_gateway_spend(
+    live_server, ada, ada_management_key, redis_client
+):
     redis_client.hset(f"gw:account:{ada.pk}", "spent", 2_250_000_000)
 
     credits = sdk(live_server, ada_management_key).credits.get_credits().data
@@ -62,7 +66,9 @@ def test_credits_report_the_ledger_and_the_gateway_spend(live_server, ada, ada_m
 
 def test_server_side_auth_code_is_exchanged_for_a_key(live_server, ada, ada_key):
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     client = sdk(live_server, ada_key)
 
     code = client.o_auth.create_auth_code(
@@ -72,7 +78,9 @@ def test_server_side_auth_code_is_exchanged_for_a_key(live_server, ada, ada_key)
         key_label="Notes",
         limit=3,
     ).data
-    exchanged = OpenRouter(server_url=live_server.url + "/api/v1").o_auth.exchange_auth_code_for_api_key(
+    exchanged = OpenRouter(
+        server_url=live_server.url + "/api/v1"
+    ).o_auth.exchange_auth_code_for_api_key(
         code=code.id, code_verifier=verifier, code_challenge_method="S256"
     )
 
