@@ -91,3 +91,21 @@ def tiny_catalog(**model_overrides: Any) -> dict[str, Any]:
         ],
         "models": [model],
     }
+
+
+OPENAPI = json.loads((Path(__file__).parent / "openrouter-openapi-subset.json").read_text())
+
+
+def assert_matches_schema(instance: Any, schema: dict[str, Any]) -> None:
+    """Validate against OpenRouter's OpenAPI schemas (a copy of the reference subset)."""
+    from jsonschema import Draft202012Validator
+
+    root = {**schema, "components": OPENAPI["components"]}
+    errors = sorted(Draft202012Validator(root).iter_errors(instance), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+
+
+def response_schema(path: str) -> dict[str, Any]:
+    return OPENAPI["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
