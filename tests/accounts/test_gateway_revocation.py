@@ -16,7 +16,9 @@ from tests.servers import serve_asgi
 pytestmark = pytest.mark.django_db(transaction=True)
 # Authentication comes before model resolution: a live key gets past it (404/400 for a model
 # that is not in the catalog), a dead one gets 401. No catalog or provider needed.
-BODY = json.dumps({"model": "nobody/no-such-model", "messages": [{"role": "user", "content": "hi"}]})
+BODY = json.dumps(
+    {"model": "nobody/no-such-model", "messages": [{"role": "user", "content": "hi"}]}
+)
 
 
 @pytest.fixture
