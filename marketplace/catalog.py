@@ -127,6 +127,14 @@ def _endpoint_entry(model: Model, endpoint: Endpoint, provider: Provider) -> End
         "status": 0,
         "supported_parameters": endpoint.supported_parameters,
         "supports_implicit_caching": bool(endpoint.price_input_cache_read),
+        # Fields the openrouter SDK (1.3.x) requires beyond the reference snapshot.
+        "service_tier": endpoint.service_tier or None,
+        "native_tools": {},
+        "supports_diarization": False,
+        "supports_tool_choice": dict.fromkeys(
+            ("auto", "function", "none", "required"),
+            "tool_choice" in endpoint.supported_parameters,
+        ),
     }
     return EndpointEntry(
         pk=endpoint.pk,
