@@ -27,14 +27,15 @@ def _attempt(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
     endpoint_id = item.get("endpoint_id")
-    return {
+    attempt = {
         "provider_name": item.get("provider_name") or item.get("provider"),
         "endpoint_id": None if endpoint_id is None else str(endpoint_id),
         "id": item.get("id"),
-        "status": item.get("status"),
         "latency": item.get("latency_ms", item.get("latency")),
         "is_byok": False,
     }
+    # Only `status` is required (and nullable); the other fields are absent rather than null.
+    return {"status": item.get("status")} | {k: v for k, v in attempt.items() if v is not None}
 
 
 def generation_data(generation: Generation) -> dict[str, Any]:

@@ -200,8 +200,8 @@ def _text_of(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _split(entries: Sequence[Entry]) -> tuple[list[tuple[str, Generation]], list[DeadLetter]]:
-    generations: list[tuple[str, Generation]] = []
+def _split(entries: Sequence[Entry]) -> tuple[list[Generation], list[DeadLetter]]:
+    generations: list[Generation] = []
     dead: list[DeadLetter] = []
     for raw_id, fields in entries:
         entry_id = _text_of(raw_id)
@@ -212,7 +212,7 @@ def _split(entries: Sequence[Entry]) -> tuple[list[tuple[str, Generation]], list
             dead.append(DeadLetter(entry_id=entry_id, raw=repr(fields), error=reason))
             continue
         try:
-            generations.append((entry_id, parse_raw(raw)))
+            generations.append(parse_raw(raw))
         except MalformedEvent as exc:
             text = raw.decode(errors="replace")
             dead.append(DeadLetter(entry_id=entry_id, raw=text, error=str(exc)))
@@ -242,38 +242,25 @@ def _insert(generations: list[Generation], dead: list[DeadLetter]) -> BatchResul
 
 def store_batch(entries: Sequence[Entry]) -> BatchResult:
     """Persist a batch of stream entries (not acknowledged here)."""
-    pairs, dead = _split(entries)
-    generations = [generation for _, generation in pairs]
+    generations, dead = _split(entries)
     try:
         return _insert(generations, dead)
     except DatabaseError as exc:
-        if len(entries) == 1 or not _is_data_error(exc):
-            raise
-    # One row the database refused (a value the checks above did not foresee) must not hold
-    # the whole batch back: store the entries one by one, the refused one as a dead letter.
-    logger.exception(
-        "batch refused by the database; storing its %d entries one by one", len(entries)
-    )
-    result = BatchResult()
-    for entry in entries:
-        try:
+        if not _is_data_error(exc):
+            raise  # the database is unreachable: the batch stays pending, to be retried
+        refusal = exc
+    if len(entries) > 1:
+        # One row the database refused (a value the checks above did not foresee) must not
+        # hold the whole batch back: store the entries one by one.
+        logger.warning("batch refused by the database (%s); storing it entry by entry", refusal)
+        result = BatchResult()
+        for entry in entries:
             result += store_batch([entry])
-        except DatabaseError as exc:
-            if not _is_data_error(exc):
-                raise
-            fields = entry[1] or {}
-            raw = fields.get(b"event", b"").decode(errors="replace")
-            result += _insert(
-                [],
-                [
-                    DeadLetter(
-                        entry_id=_text_of(entry[0]),
-                        raw=raw,
-                        error=f"refused by the database: {exc}",
-                    )
-                ],
-            )
-    return result
+        return result
+    entry_id, fields = entries[0]
+    raw = (fields or {}).get(b"event", b"").decode(errors="replace")
+    error = f"refused by the database: {refusal}"
+    return _insert([], [DeadLetter(entry_id=_text_of(entry_id), raw=raw, error=error)])
 
 
 def _is_data_error(exc: DatabaseError) -> bool:

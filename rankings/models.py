@@ -51,7 +51,7 @@ class Generation(models.Model):
     session_id = models.TextField(blank=True)
     upstream_id = models.TextField(blank=True)
     service_tier = models.TextField(blank=True)
-    provider_responses = models.JSONField(default=list, blank=True)
+    provider_responses = models.JSONField(null=True, blank=True)  # one entry per attempt
     created_at = models.DateTimeField()  # when the gateway started the generation
     recorded_at = models.DateTimeField(auto_now_add=True)  # when the consumer persisted it
 

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,10 @@ def generations_locked() -> Iterator[None]:
         yield
 
 
+def stored_more(process: subprocess.Popen[bytes], than: int) -> bool:
+    return Generation.objects.count() > than or process.poll() is not None
+
+
 @pytest.fixture
 def ada(transactional_db: None) -> User:
     return User.objects.create_user("ada", "ada@example.com", "pw-ada-123456")
@@ -135,10 +140,7 @@ def test_killed_at_random_moments(
         meter = start_meter(subprocess_env, log, "--batch-size", "25", "--claim-idle", "0")
         stored_before = Generation.objects.count()
         # Kill once it is busy: some batches committed, the stream not yet drained.
-        wait_until(
-            lambda n=stored_before: Generation.objects.count() > n or meter.poll() is not None,
-            "the consumer stores something",
-        )
+        wait_until(partial(stored_more, meter, stored_before), "the consumer stores something")
         time.sleep(rng.uniform(0.0, 0.3))
         meter.send_signal(signal.SIGKILL)
         meter.wait(timeout=10)

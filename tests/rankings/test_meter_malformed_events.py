@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from django.contrib.auth.models import User
 
 from rankings.models import DeadLetter, Generation
@@ -71,14 +72,15 @@ def test_an_entry_trimmed_from_the_stream_while_pending_does_not_block(
     assert pending(redis_client) == 0
 
 
+@pytest.mark.parametrize("batch_size", [1, 10])
 def test_an_event_the_database_refuses_does_not_hold_back_its_batch(
-    ada: User, publish, meter, redis_client
+    ada: User, publish, meter, redis_client, batch_size: int
 ) -> None:
     good = [publish(usage_event(ada.pk)) for _ in range(3)]
     refused = publish(usage_event(ada.pk, app_title="nul \u0000 byte"))  # Postgres text has no NUL
     good.append(publish(usage_event(ada.pk)))
 
-    assert meter(batch_size=10) == 5
+    assert meter(batch_size=batch_size) == 5
 
     assert set(Generation.objects.values_list("id", flat=True)) == {e["id"] for e in good}
     letter = DeadLetter.objects.get()
