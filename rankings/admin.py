@@ -46,3 +46,6 @@ class DeadLetterAdmin(admin.ModelAdmin):
     search_fields = ["entry_id", "error", "raw"]
     readonly_fields = ["entry_id", "raw", "error", "created_at"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
