@@ -4,6 +4,7 @@ Held in process; `HGET gw:catalog version` is checked at most once a second and 
 reloaded only when the version changed.
 """
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -181,12 +182,21 @@ class Catalog:
         self.snapshot = Snapshot(0, {})
         self.check_seconds = check_seconds
         self._next_check = 0.0
+        self._pending: asyncio.Future[None] | None = None
 
     async def refresh(self, redis: aioredis.Redis) -> Snapshot:
-        now = time.monotonic()
-        if now < self._next_check:
+        if time.monotonic() < self._next_check:
             return self.snapshot
-        self._next_check = now + self.check_seconds
+        # Requests arriving during a check wait for it rather than use a stale snapshot.
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._check(redis))
+        pending = self._pending
+        await asyncio.shield(pending)
+        if self._pending is pending:
+            self._pending = None
+        return self.snapshot
+
+    async def _check(self, redis: aioredis.Redis) -> None:
         try:
             version = await redis.hget(CATALOG_KEY, "version")
             if version is not None and int(version) != self.snapshot.version:
@@ -195,4 +205,4 @@ class Catalog:
                     self.snapshot = Snapshot.parse(int(fresh), data)  # type: ignore[arg-type]
         except Exception:  # keep serving the last good snapshot; Redis may come back
             log.exception("catalog refresh failed; keeping version %s", self.snapshot.version)
-        return self.snapshot
+        self._next_check = time.monotonic() + self.check_seconds

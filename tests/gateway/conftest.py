@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 from django.conf import settings
 from openai import OpenAI
 
@@ -80,14 +79,14 @@ def default_models(sim: str) -> dict[str, Any]:
     }
 
 
-def publish_catalog(client: redis.Redis, models: dict[str, Any]) -> int:
+def publish_catalog(client: Any, models: dict[str, Any]) -> int:
     version = int(client.incr("gw:catalog:seq"))
     data = orjson.dumps({"version": version, "providers": {}, "models": models})
     client.hset("gw:catalog", mapping={"version": version, "data": data})
     return version
 
 
-def publish_key(client: redis.Redis, user_id: int = 1, *, key_id: int = 10,
+def publish_key(client: Any, user_id: int = 1, *, key_id: int = 10,
                 management: bool = False, disabled: bool = False, limit: int | None = None,
                 limit_reset: str = "") -> str:
     key = "sk-or-v1-" + secrets.token_hex(32)
@@ -99,7 +98,7 @@ def publish_key(client: redis.Redis, user_id: int = 1, *, key_id: int = 10,
     return key
 
 
-def publish_account(client: redis.Redis, user_id: int = 1, *, credits_usd: float = 10.0,
+def publish_account(client: Any, user_id: int = 1, *, credits_usd: float = 10.0,
                     **fields: Any) -> None:
     client.hset(f"gw:account:{user_id}", mapping={
         "active": 1, "credits": int(credits_usd * NANOS), "purchased": int(credits_usd * NANOS),
@@ -111,11 +110,11 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def usage_events(client: redis.Redis) -> list[dict[str, Any]]:
+def usage_events(client: Any) -> list[dict[str, Any]]:
     return [orjson.loads(fields[b"event"]) for _, fields in client.xrange("gw:usage")]
 
 
-def account(client: redis.Redis, user_id: int = 1) -> dict[str, int]:
+def account(client: Any, user_id: int = 1) -> dict[str, int]:
     raw = client.hgetall(f"gw:account:{user_id}")
     return {k.decode(): int(v) for k, v in raw.items() if v.lstrip(b"-").isdigit()}
 
@@ -137,10 +136,11 @@ def sim(simulator: str) -> str:
 class World:
     url: str  # the gateway's base URL
     sim: str
-    redis: redis.Redis
+    redis: Any  # redis.Redis; Any because its stubs type every reply as a union
     key: str
 
-    def client(self, key: str | None = None, **kwargs: Any) -> OpenAI:
+    def client(self, key: str | None = None, **kwargs: Any) -> Any:
+        """The official SDK (typed Any: its TypedDict params reject plain test dicts)."""
         return OpenAI(base_url=self.url + "/api/v1", api_key=key or self.key, max_retries=0,
                       **kwargs)
 
@@ -162,7 +162,7 @@ def gateway_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(redis_client: redis.Redis, sim: str, gateway_options: dict[str, Any]
+def world(redis_client: Any, sim: str, gateway_options: dict[str, Any]
           ) -> Iterator[World]:
     """A running gateway, the default catalog, and an account with $10 and one key."""
     publish_catalog(redis_client, default_models(sim))

@@ -32,7 +32,7 @@ def test_sdk_stream_reassembles_the_same_answer_as_non_stream(world: World, mode
     assert finishes[-1] == "stop" and finishes.count("stop") == 1
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert (chunks[-1].usage.model_extra or {})["cost"] > 0
-    assert chunks[-1].usage.completion_tokens == full.usage.completion_tokens  # type: ignore
+    assert chunks[-1].usage.completion_tokens == full.usage.completion_tokens
 
 
 @pytest.mark.parametrize("model", ONE_PER_FORMAT)

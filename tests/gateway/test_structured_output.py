@@ -27,10 +27,10 @@ def test_json_schema_answer_validates(world: World, model: str, stream: bool):
     )
     client = world.client()
     if stream:
-        chunks = list(client.chat.completions.create(stream=True, **kwargs))  # type: ignore
+        chunks = list(client.chat.completions.create(stream=True, **kwargs))
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     else:
-        text = client.chat.completions.create(**kwargs).choices[0].message.content  # type: ignore
+        text = client.chat.completions.create(**kwargs).choices[0].message.content
     jsonschema.validate(json.loads(text or ""), SCHEMA)
 
 
