@@ -106,10 +106,8 @@ def test_provider_and_compare_pages_render(site, page, tmp_path: Path) -> None:
     page.get_by_role("link", name="DeepInfra").click()
     page.wait_for_url("**/providers/deepinfra")
     assert page.locator("table tbody tr").count() > 5
-    page.goto(
-        site
-        + "/compare?models=openai/gpt-4o&models=anthropic/claude-sonnet-4&models=meta-llama/llama-3.3-70b-instruct"
-    )
+    models = ["openai/gpt-4o", "anthropic/claude-sonnet-4", "meta-llama/llama-3.3-70b-instruct"]
+    page.goto(site + "/compare?" + "&".join(f"models={m}" for m in models))
     assert page.locator(".compare-table thead th").count() == 4
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     page.goto(site + "/")
