@@ -29,6 +29,11 @@ import uvicorn
 from simulator.app import Simulator
 from simulator.knobs import Store
 
+# Longer than any client pool's idle timeout (aiohttp's default is 15 s, the gateway's 60 s):
+# a server that closes idle connections first races with clients reusing them, and tests
+# then see spurious connection errors. Real providers keep connections open for minutes.
+KEEP_ALIVE_S = 120
+
 
 @contextmanager
 def run_simulator(
@@ -60,9 +65,14 @@ def _thread_server(config: dict[str, Any] | None, host: str, port: int) -> Itera
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config_ = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
+    server = uvicorn.Server(config_)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="simulator", daemon=True
     )
@@ -94,7 +104,8 @@ def _subprocess_server(config: dict[str, Any] | None, host: str, port: int) -> I
         config_file.close()
         env["SIMULATOR_CONFIG"] = config_file.name
     cmd = [sys.executable, "-m", "uvicorn", "simulator.app:app", "--host", host,
-           "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+           "--port", str(port), "--no-access-log", "--log-level", "warning",
+           "--timeout-keep-alive", str(KEEP_ALIVE_S)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env)  # noqa: S603
     url = f"http://{host}:{port}"
     try:
