@@ -5,6 +5,7 @@ the same query select the same models. Lists may be comma-separated or repeated.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -116,49 +117,64 @@ def parse_filters(query: QueryDict, *, default_output: str = "") -> Filters:
     )
 
 
-def _matches(entry: ModelEntry, f: Filters, now: float) -> bool:
-    if f.q and not all(word in entry.search_text for word in f.q.lower().split()):
-        return False
-    if f.input_modalities and not set(f.input_modalities) <= set(entry.input_modalities):
-        return False
-    if f.output_modalities and not set(f.output_modalities) <= set(entry.output_modalities):
-        return False
-    if f.supported_parameters and not set(f.supported_parameters) <= entry.supported_parameters:
-        return False
-    if f.providers and not any(
-        p in entry.provider_slugs or p in entry.provider_names for p in f.providers
-    ):
-        return False
-    if f.model_authors and entry.author not in f.model_authors:
-        return False
-    if f.arch and not entry.tokenizer.lower().startswith(f.arch):
-        return False
-    if f.context is not None and entry.context_length < f.context:
-        return False
-    prompt_m = entry.prompt * MILLION
-    completion_m = entry.completion * MILLION
-    if f.min_price is not None and prompt_m < f.min_price:
-        return False
-    if f.max_price is not None and prompt_m > f.max_price:
-        return False
-    if f.min_output_price is not None and completion_m < f.min_output_price:
-        return False
-    if f.max_output_price is not None and completion_m > f.max_output_price:
-        return False
-    age_days = (now - entry.created) / 86400
-    if f.min_age_days is not None and age_days < f.min_age_days:
-        return False
-    if f.max_age_days is not None and age_days > f.max_age_days:
-        return False
-    if f.free and not entry.is_free:
-        return False
-    return not (f.zdr and not entry.zdr)
+def _checks(f: Filters) -> list[Callable[[ModelEntry], bool]]:
+    """One predicate per active filter, so an idle filter costs nothing per entry."""
+    checks: list[Callable[[ModelEntry], bool]] = []
+    if f.q:
+        words = f.q.lower().split()
+        checks.append(lambda e: all(w in e.search_text for w in words))
+    if f.input_modalities:
+        inputs = set(f.input_modalities)
+        checks.append(lambda e: inputs.issubset(e.input_modalities))
+    if f.output_modalities:
+        outputs = set(f.output_modalities)
+        checks.append(lambda e: outputs.issubset(e.output_modalities))
+    if f.supported_parameters:
+        params = set(f.supported_parameters)
+        checks.append(lambda e: params <= e.supported_parameters)
+    if f.providers:
+        wanted = set(f.providers)
+        checks.append(lambda e: bool(wanted & e.provider_slugs or wanted & e.provider_names))
+    if f.model_authors:
+        authors = set(f.model_authors)
+        checks.append(lambda e: e.author in authors)
+    if f.arch:
+        arch = f.arch
+        checks.append(lambda e: e.tokenizer.lower().startswith(arch))
+    if f.context is not None:
+        context = f.context
+        checks.append(lambda e: e.context_length >= context)
+    # Prices in the query are USD per million tokens; entries hold USD per token.
+    if f.min_price is not None:
+        low = f.min_price / MILLION
+        checks.append(lambda e: e.prompt >= low)
+    if f.max_price is not None:
+        high = f.max_price / MILLION
+        checks.append(lambda e: e.prompt <= high)
+    if f.min_output_price is not None:
+        low_out = f.min_output_price / MILLION
+        checks.append(lambda e: e.completion >= low_out)
+    if f.max_output_price is not None:
+        high_out = f.max_output_price / MILLION
+        checks.append(lambda e: e.completion <= high_out)
+    now = time.time()
+    if f.min_age_days is not None:
+        newest = now - f.min_age_days * 86400
+        checks.append(lambda e: e.created <= newest)
+    if f.max_age_days is not None:
+        oldest = now - f.max_age_days * 86400
+        checks.append(lambda e: e.created >= oldest)
+    if f.free:
+        checks.append(lambda e: e.is_free)
+    if f.zdr:
+        checks.append(lambda e: e.zdr)
+    return checks
 
 
 def select(entries: list[ModelEntry], f: Filters) -> list[ModelEntry]:
     """The entries matching `f`, in the order it asks for (entries come newest first)."""
-    now = time.time()
-    found = [e for e in entries if _matches(e, f, now)]
+    checks = _checks(f)
+    found = [e for e in entries if all(check(e) for check in checks)]
     if f.sort == "pricing-low-to-high":
         found.sort(key=lambda e: (e.prompt, e.completion, e.id))
     elif f.sort == "pricing-high-to-low":

@@ -2,7 +2,7 @@
 worker's Redis, and small catalog files an operator would write."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,11 @@ CatalogFile = Callable[[dict[str, Any]], Path]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_catalog_cache() -> None:
-    # Each test's database starts empty; never serve a previous test's catalog.
+def _fresh_catalog_cache() -> Iterator[None]:
+    # Each test's database starts empty: never serve a previous test's catalog, nor leave
+    # this one behind for tests in other folders.
+    catalog_cache._cache = None
+    yield
     catalog_cache._cache = None
 
 
