@@ -77,7 +77,7 @@ def _messages(messages: Any) -> tuple[int, int]:
         if not isinstance(msg, dict):
             raise bad_request(f"{where} must be an object")
         role = msg.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise bad_request(
                 f"{where}.role must be one of system, developer, user, assistant, tool"
             )

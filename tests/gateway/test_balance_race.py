@@ -16,7 +16,7 @@ BODY = {"model": OPENAI_MODEL, "max_tokens": 2000,
 def test_concurrent_requests_cannot_overspend(world: World):
     from gateway.catalog import Snapshot
 
-    snapshot = Snapshot.parse(1, world.redis.hget("gw:catalog", "data"))  # type: ignore[arg-type]
+    snapshot = Snapshot.parse(1, world.redis.hget("gw:catalog", "data"))
     endpoint = snapshot.models[OPENAI_MODEL].endpoints[0]
     req = parse(httpx.Request("POST", "/", json=BODY).content)
     hold = max_cost_nanos(endpoint, req.prompt_tokens, 2000, 0)
