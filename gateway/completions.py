@@ -6,7 +6,7 @@ the first byte) -> answer in OpenAI's shape -> settle and meter in one atomic st
 
 import asyncio
 import logging
-import secrets
+import os
 import string
 import time
 from dataclasses import dataclass, field
@@ -44,7 +44,8 @@ Plan = list[tuple[Model, str | None, list[Endpoint]]]
 
 
 def generation_id() -> str:
-    return f"gen-{int(time.time())}-" + "".join(secrets.choice(ALPHABET) for _ in range(20))
+    # One urandom call per id (not one per character): ids are unique, not secret.
+    return f"gen-{int(time.time())}-" + "".join(ALPHABET[b % 62] for b in os.urandom(20))
 
 
 @dataclass

@@ -7,6 +7,8 @@ write `gw:gen:<id>` and append the usage event to `gw:usage`, all in one script 
 generation is charged exactly once and its event can never be lost or duplicated apart.
 """
 
+import functools
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,9 +65,15 @@ return 1
 
 def period_fields(now: datetime | None = None) -> tuple[str, str, str]:
     """The key-usage fields of the current UTC day, ISO week and month."""
-    now = now or datetime.now(UTC)
+    if now is None:
+        return _today(int(time.time() // 86400))
     year, week, _ = now.isocalendar()
     return f"d:{now:%Y-%m-%d}", f"w:{year}-W{week:02d}", f"m:{now:%Y-%m}"
+
+
+@functools.lru_cache(maxsize=2)
+def _today(day: int) -> tuple[str, str, str]:
+    return period_fields(datetime.fromtimestamp(day * 86400, UTC))
 
 
 @dataclass
