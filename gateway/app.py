@@ -3,8 +3,6 @@
 import logging
 import random
 
-import redis.asyncio as aioredis
-
 from gateway import request as request_mod
 from gateway import routing
 from gateway.auth import Authenticator
@@ -26,6 +24,7 @@ from gateway.http import (
     send_json,
 )
 from gateway.metering import Meter
+from gateway.redis_client import Redis
 from gateway.upstream import new_session
 
 log = logging.getLogger("gateway")
@@ -39,7 +38,7 @@ ROUTES = {
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis: aioredis.Redis | None = None
+        self.redis: Redis | None = None
         self.auth = Authenticator(settings.auth_cache_seconds)
         self.catalog = Catalog(settings.catalog_check_seconds)
         self.completions: Completions | None = None
@@ -68,7 +67,7 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.redis = aioredis.Redis.from_url(self.settings.redis_url)
+                self.redis = Redis.from_url(self.settings.redis_url)
                 self.completions = Completions(
                     Meter(self.redis), new_session(self.settings),
                     self.settings.keepalive_interval, self.settings.first_byte_timeout,

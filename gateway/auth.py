@@ -5,9 +5,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from gateway.errors import GatewayError
+from gateway.redis_client import Redis
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class Authenticator:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Caller | GatewayError]] = {}
 
-    async def authenticate(self, redis: aioredis.Redis, authorization: str | None) -> Caller:
+    async def authenticate(self, redis: Redis, authorization: str | None) -> Caller:
         if not authorization or not authorization[:7].lower() == "bearer ":
             raise _unauthorized("No auth credentials found")
         token = authorization[7:].strip()
@@ -67,9 +66,9 @@ class Authenticator:
             raise result
         return result
 
-    async def _load(self, redis: aioredis.Redis, token: str) -> Caller | GatewayError:
+    async def _load(self, redis: Redis, token: str) -> Caller | GatewayError:
         key_hash = hashlib.sha256(token.encode()).hexdigest()
-        record: dict[bytes, Any] = await redis.hgetall(f"gw:key:{key_hash}")  # type: ignore[assignment]
+        record: dict[bytes, Any] = await redis.hgetall(f"gw:key:{key_hash}")
         if not record:
             return _unauthorized("User not found.")
         if record.get(b"disabled") == b"1":
@@ -84,7 +83,7 @@ class Authenticator:
                 {"error_type": "permission_denied"},
             )
         user_id = (record.get(b"user_id") or b"").decode()
-        raw: dict[bytes, Any] = await redis.hgetall(  # type: ignore[assignment]
+        raw: dict[bytes, Any] = await redis.hgetall(
             f"gw:account:{user_id}"
         )
         if not raw or raw.get(b"active") == b"0":

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 
 from gateway.errors import GatewayError
+from gateway.redis_client import Redis
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class Catalog:
         self._next_check = 0.0
         self._pending: asyncio.Future[None] | None = None
 
-    async def refresh(self, redis: aioredis.Redis) -> Snapshot:
+    async def refresh(self, redis: Redis) -> Snapshot:
         if time.monotonic() < self._next_check:
             return self.snapshot
         # Requests arriving during a check wait for it rather than use a stale snapshot.
@@ -196,13 +196,13 @@ class Catalog:
             self._pending = None
         return self.snapshot
 
-    async def _check(self, redis: aioredis.Redis) -> None:
+    async def _check(self, redis: Redis) -> None:
         try:
             version = await redis.hget(CATALOG_KEY, "version")
             if version is not None and int(version) != self.snapshot.version:
                 fresh, data = await redis.hmget(CATALOG_KEY, ["version", "data"])
                 if fresh is not None and data is not None:
-                    self.snapshot = Snapshot.parse(int(fresh), data)  # type: ignore[arg-type]
+                    self.snapshot = Snapshot.parse(int(fresh), data)
         except Exception:  # keep serving the last good snapshot; Redis may come back
             log.exception("catalog refresh failed; keeping version %s", self.snapshot.version)
         self._next_check = time.monotonic() + self.check_seconds

@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
-
 from gateway.errors import GatewayError
+from gateway.redis_client import Redis
 
 USAGE_STREAM = "gw:usage"
 GENERATION_TTL = 86_400
@@ -86,7 +85,7 @@ class Hold:
 
 
 class Meter:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._reserve = redis.register_script(RESERVE)
         self._settle = redis.register_script(SETTLE)
