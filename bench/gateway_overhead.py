@@ -158,8 +158,8 @@ def start_gateway(redis_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REDIS_URL": redis_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gateway.app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-proxy-headers",
-         "--log-level", "warning"], cwd=ROOT, env=env)
+         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+         "--no-proxy-headers", "--log-level", "warning"], cwd=ROOT, env=env)
     wait_port(port)
     return proc
 
@@ -207,12 +207,12 @@ STREAM_BODY = orjson.dumps({"model": MODEL, "max_tokens": 16, "stream": True,
 HEADERS = {"authorization": f"Bearer {KEY}", "content-type": "application/json"}
 
 
-WRK_SCRIPT = """
+WRK_SCRIPT = f"""
 wrk.method = "POST"
-wrk.body = '%s'
-wrk.headers["Authorization"] = "Bearer %s"
+wrk.body = '{BODY.decode()}'
+wrk.headers["Authorization"] = "Bearer {KEY}"
 wrk.headers["Content-Type"] = "application/json"
-""" % (BODY.decode(), KEY)
+"""
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -223,8 +223,8 @@ def wrk_load(url: str, concurrency: int, seconds: float) -> tuple[float, float, 
         script.write(WRK_SCRIPT)
         script.flush()
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency", "-s", script.name,
-             url], capture_output=True, text=True, check=True).stdout
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency",
+             "-s", script.name, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"{url}: some answers were not 200\n{out}")
 
