@@ -1,13 +1,16 @@
 """Publish keys and accounts to Redis for the gateway (docs/gateway-state.md).
 
 Every writer goes through `*_on_commit`: the record is re-read after the transaction commits,
-so Redis always reflects what Postgres holds, whatever order concurrent commits land in.
+and the read and the Redis write of one record hold a Postgres advisory lock, so a publisher
+that read an older state can never write it over a newer one: Redis always ends up with what
+Postgres holds, whatever order concurrent commits land in.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from accounts.models import ApiKey, PrivacySettings
@@ -36,18 +39,25 @@ def publish_key(key: ApiKey) -> None:
     get_redis().hset(KEY_PREFIX + key.hash, mapping=key_record(key))  # type: ignore[arg-type]
 
 
+@contextmanager
+def _one_publisher_at_a_time(record: str) -> Iterator[None]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", [record])
+        yield
+
+
 def sync_key(key_hash: str) -> None:
     """Make Redis match Postgres for one key: its record, or no record once deleted."""
-    key = ApiKey.objects.filter(hash=key_hash).first()
-    if key is None:
-        get_redis().delete(KEY_PREFIX + key_hash)
-    else:
-        publish_key(key)
+    with _one_publisher_at_a_time(KEY_PREFIX + key_hash):
+        key = ApiKey.objects.filter(hash=key_hash).first()
+        if key is None:
+            get_redis().delete(KEY_PREFIX + key_hash)
+        else:
+            publish_key(key)
 
 
 def publish_key_on_commit(key_hash: str) -> None:
     transaction.on_commit(lambda: sync_key(key_hash))
-
 
 
 def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[str, str | int]]:
@@ -80,8 +90,9 @@ def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[st
 
 def publish_account(user_id: int) -> None:
     """HSET only the fields Django owns: `spent` and `reserved` belong to the gateway."""
-    for uid, record in _account_records([user_id]).items():
-        get_redis().hset(ACCOUNT_PREFIX + str(uid), mapping=record)  # type: ignore[arg-type]
+    with _one_publisher_at_a_time(ACCOUNT_PREFIX + str(user_id)):
+        for uid, record in _account_records([user_id]).items():
+            get_redis().hset(ACCOUNT_PREFIX + str(uid), mapping=record)  # type: ignore[arg-type]
 
 
 def publish_account_on_commit(user_id: int) -> None:
