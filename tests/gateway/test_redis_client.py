@@ -3,6 +3,7 @@ themselves, and a lost connection is survived."""
 
 import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from gateway.redis_client import Redis, RedisError
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    # In a thread of its own: a browser test may have left Playwright's loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_concurrent_calls_get_their_own_replies(redis_client) -> None:
