@@ -5,7 +5,7 @@
 Starts, on free loopback ports: a minimal OpenAI-shaped upstream (raw asyncio + uvloop, fixed
 answer, in its own process), a private Redis unless REDIS_URL is set (then a spare database
 number 15 of it is flushed and used), one gateway worker (`uvicorn gateway.app:app --loop uvloop
---http httptools`), and nginx rendered from deploy/nginx.conf.template exactly as bin/nginx does.
+--http httptools`), and nginx started by bin/nginx exactly as `make run` starts it.
 Authentication, balance reservation and metering are all on: the bench publishes a catalog, an
 account and a key the way the Django side does. The load generator is aiohttp in this process,
 bounded by both a duration and a request count.
@@ -165,21 +165,11 @@ def start_gateway(redis_url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def start_nginx(tmp: Path, gateway_port: int) -> tuple[int, subprocess.Popen[bytes]]:
-    """deploy/nginx.conf.template rendered the way bin/nginx renders it."""
+    """The edge exactly as `make run` starts it (bin/nginx), in front of the gateway."""
     edge = free_port()
-    (tmp / "nginx" / "tmp").mkdir(parents=True)
-    conf = (ROOT / "deploy" / "nginx.conf.template").read_text()
-    user = "user root root;" if os.geteuid() == 0 else ""
-    for placeholder, value in {
-        "@USER@": user, "@VAR@": str(tmp / "nginx"), "@EDGE_PORT@": str(edge),
-        "@WEB_ADDR@": f"127.0.0.1:{free_port()}", "@GATEWAY_ADDR@": f"127.0.0.1:{gateway_port}",
-    }.items():
-        conf = conf.replace(placeholder, value)
-    conf = conf.replace(f"listen [::1]:{edge} reuseport backlog=4096;", "")
-    path = tmp / "nginx" / "nginx.conf"
-    path.write_text(conf)
-    proc = subprocess.Popen(["nginx", "-p", str(tmp / "nginx"), "-c", str(path),
-                             "-g", "daemon off;"])
+    env = {**os.environ, "RUN_DIR": str(tmp), "EDGE_PORT": str(edge),
+           "WEB_ADDR": f"127.0.0.1:{free_port()}", "GATEWAY_ADDR": f"127.0.0.1:{gateway_port}"}
+    proc = subprocess.Popen([str(ROOT / "bin" / "nginx")], env=env)
     wait_port(edge)
     return edge, proc
 
