@@ -9,8 +9,9 @@ import logging
 import os
 import string
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 ALPHABET = string.ascii_letters + string.digits
 Plan = list[tuple[Model, str | None, list[Endpoint]]]
+T = TypeVar("T")
 
 
 def generation_id() -> str:
@@ -214,27 +216,41 @@ class Completions:
 
     async def complete(self, gen: Generation, plan: Plan) -> tuple[bytes, str]:
         """Try the endpoints in order; returns the response body once settled."""
-        last: UpstreamError | None = None
         try:
-            for model, variant, endpoints in plan:
-                for endpoint in endpoints:
-                    if not await self._reserve(gen, endpoint):
-                        continue
-                    began = time.perf_counter()
-                    try:
-                        data = await self._call(gen, endpoint)
-                    except UpstreamError as err:
-                        gen.record(endpoint, err.status, began)
-                        last = err
-                        if not err.retryable:
-                            raise final_error(err, gen) from None
-                        continue
-                    gen.record(endpoint, 200, began)
-                    gen.model, gen.variant, gen.endpoint = model, variant, endpoint
-                    return await self._answer(gen, endpoint, data), endpoint.provider_name
-            raise final_error(last, gen)
+            data = await self._first_that_answers(gen, plan, self._call, timeout=None)
+            assert gen.endpoint is not None
+            return await self._answer(gen, gen.endpoint, data), gen.endpoint.provider_name
         finally:
             await self.release(gen)
+
+    async def _first_that_answers(
+        self, gen: Generation, plan: Plan,
+        attempt: Callable[[Generation, Endpoint], Awaitable[T]], timeout: float | None,
+    ) -> T:
+        """Fallback, before the first byte only: each model's endpoints in order, then the next
+        model, until one answers. Every attempt is recorded on the generation."""
+        last: UpstreamError | None = None
+        for model, variant, endpoints in plan:
+            for endpoint in endpoints:
+                if not await self._reserve(gen, endpoint):
+                    continue
+                began = time.perf_counter()
+                try:
+                    async with asyncio.timeout(timeout):
+                        result = await attempt(gen, endpoint)
+                except TIMEOUTS:
+                    last = UpstreamError(504, f"{endpoint.provider_name}: no first token in "
+                                         f"{timeout:g}s")
+                except UpstreamError as err:
+                    last = err
+                else:
+                    gen.record(endpoint, 200, began)
+                    gen.model, gen.variant, gen.endpoint = model, variant, endpoint
+                    return result
+                gen.record(endpoint, last.status, began)
+                if not last.retryable:
+                    raise final_error(last, gen)
+        raise final_error(last, gen)
 
     async def _call(self, gen: Generation, endpoint: Endpoint) -> dict[str, Any]:
         adapter = ADAPTERS[endpoint.api_format]
@@ -366,28 +382,8 @@ class Completions:
                 return
 
     async def _open_stream(self, gen: Generation, plan: Plan) -> "Opened":
-        last: UpstreamError | None = None
-        for model, variant, endpoints in plan:
-            for endpoint in endpoints:
-                if not await self._reserve(gen, endpoint):
-                    continue
-                began = time.perf_counter()
-                try:
-                    async with asyncio.timeout(self.first_byte_timeout):
-                        opened = await self._open_one(gen, endpoint)
-                except TIMEOUTS:
-                    last = UpstreamError(504, f"{endpoint.provider_name}: no first token in "
-                                         f"{self.first_byte_timeout:g}s")
-                except UpstreamError as err:
-                    last = err
-                else:
-                    gen.record(endpoint, 200, began)
-                    gen.model, gen.variant, gen.endpoint = model, variant, endpoint
-                    return opened
-                gen.record(endpoint, last.status, began)
-                if not last.retryable:
-                    raise final_error(last, gen)
-        raise final_error(last, gen)
+        return await self._first_that_answers(gen, plan, self._open_one,
+                                              timeout=self.first_byte_timeout)
 
     async def _open_one(self, gen: Generation, endpoint: Endpoint) -> "Opened":
         adapter = ADAPTERS[endpoint.api_format]
