@@ -239,11 +239,14 @@ def build_catalog(stamp: str | None) -> Catalog:
     by_provider = {p.pk: p for p in providers}
     authors = list(Author.objects.order_by("name"))
     by_author = {a.pk: a for a in authors}
-    models = list(Model.objects.filter(enabled=True).order_by("-created", "model_id"))
+    # file_values is the loader's record, never shown, and would double the decode time.
+    models = list(
+        Model.objects.filter(enabled=True).order_by("-created", "model_id").defer("file_values")
+    )
     rows: dict[int, list[Endpoint]] = {m.pk: [] for m in models}
     for endpoint in Endpoint.objects.filter(
         status=EndpointStatus.ENABLED, model__enabled=True, provider_id__in=by_provider
-    ):
+    ).defer("file_values"):
         endpoint.provider = by_provider[endpoint.provider_id]
         rows[endpoint.model_id].append(endpoint)
 

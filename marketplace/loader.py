@@ -4,6 +4,11 @@ The whole file is validated before anything is written, so a bad file changes no
 error names every bad entry. Writing is one transaction that only touches rows whose values
 differ, so loading the same file twice changes nothing. With ``prune`` the providers, models and
 endpoints missing from the file are disabled (never deleted: rankings keep their history).
+
+`make run` loads the shipped file on every start, so the file must not undo an operator's admin
+edits. Each row keeps the values its file entry had at the last load (``file_values``); a load
+applies only the fields whose file value changed since then (a new release's price, an edited
+file), and leaves a row whose entry did not change alone. ``force`` applies the whole file again.
 """
 
 import json
@@ -15,10 +20,17 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.db import models as djm
 from django.db import transaction
 
-from marketplace.models import ApiFormat, Author, Endpoint, EndpointStatus, Model, Provider
+from marketplace.models import (
+    ApiFormat,
+    Author,
+    Endpoint,
+    EndpointStatus,
+    FromCatalogFile,
+    Model,
+    Provider,
+)
 from marketplace.publish import schedule_publish
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
@@ -40,6 +52,8 @@ class LoadResult:
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     disabled: Counter[str] = field(default_factory=Counter)
+    # Rows left alone because their file entry is the same as at the last load.
+    skipped: Counter[str] = field(default_factory=Counter)
 
     @property
     def changed(self) -> bool:
@@ -55,7 +69,11 @@ class LoadResult:
             counted = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()) if n)
             if counted:
                 parts.append(f"{label} {counted}")
-        return "; ".join(parts) if parts else "nothing changed"
+        text = "; ".join(parts) if parts else "nothing changed"
+        if +self.skipped:
+            counted = ", ".join(f"{n} {kind}" for kind, n in sorted(self.skipped.items()))
+            text += f"; skipped {counted} (file entry unchanged since the last load)"
+        return text
 
 
 def read_catalog_file(path: str | Path) -> dict[str, Any]:
@@ -350,45 +368,68 @@ def _parse_endpoint(check: _Checker, where: str, raw: dict[str, Any],
     }
 
 
-M = TypeVar("M", bound=djm.Model)
+M = TypeVar("M", bound=FromCatalogFile)
+
+
+def _as_json(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as a JSONField gives them back (decimals and dates as strings), so the file's
+    values compare equal to the ones stored at the previous load."""
+    return json.loads(json.dumps(values, default=str))
 
 
 def _sync(cls: type[M], existing: dict[Any, M], wanted: dict[Any, dict[str, Any]],
-          result: LoadResult, kind: str) -> dict[Any, M]:
-    """Create missing rows and update rows whose values differ; returns every wanted row."""
+          result: LoadResult, kind: str, *, force: bool) -> dict[Any, M]:
+    """Create missing rows and apply what the file changed; returns every wanted row."""
     to_create: dict[Any, M] = {}
     to_update: list[M] = []
     changed_fields: set[str] = set()
     for key, values in wanted.items():
+        file_values = _as_json(values)
         row = existing.get(key)
         if row is None:
-            to_create[key] = cls(**values)
+            to_create[key] = cls(**values, file_values=file_values)
             continue
-        diff = [name for name, value in values.items() if getattr(row, name) != value]
-        if diff:
-            for name in diff:
-                setattr(row, name, values[name])
+        last = row.file_values
+        if last == file_values and not force:
+            result.skipped[kind] += 1
+            continue
+        # Apply only the fields the file changed since the last load: an operator's edit to any
+        # other field stands. A row with no record (loaded before records were kept, or pruned
+        # since) takes the whole entry, as does --force.
+        if force or last is None:
+            from_file = values
+        else:
+            from_file = {n: v for n, v in values.items() if file_values[n] != last.get(n)}
+        diff = [name for name, value in from_file.items() if getattr(row, name) != value]
+        for name in diff:
+            setattr(row, name, values[name])
+        if diff or last != file_values:
+            row.file_values = file_values
             to_update.append(row)
             changed_fields.update(diff)
+        if diff:
+            result.updated[kind] += 1
     if to_create:
         cls._default_manager.bulk_create(to_create.values())
         result.created[kind] += len(to_create)
     if to_update:
-        cls._default_manager.bulk_update(to_update, sorted(changed_fields))
-        result.updated[kind] += len(to_update)
+        cls._default_manager.bulk_update(to_update, sorted(changed_fields | {"file_values"}))
     return {key: to_create.get(key) or existing[key] for key in wanted}
 
 
-def load_catalog(data: dict[str, Any], *, prune: bool = False) -> LoadResult:
-    """Validate ``data`` completely, then upsert it in one transaction."""
+def load_catalog(data: dict[str, Any], *, prune: bool = False, force: bool = False) -> LoadResult:
+    """Validate ``data`` completely, then upsert it in one transaction. ``force`` applies every
+    entry to its row even where the file did not change (undoing admin edits)."""
     result = LoadResult()
     with transaction.atomic():
         authors = {a.slug: a for a in Author.objects.select_for_update()}
         providers = {p.slug: p for p in Provider.objects.select_for_update()}
         parsed = _parse(data, set(authors), set(providers))
 
-        authors.update(_sync(Author, authors, parsed.authors, result, "authors"))
-        providers.update(_sync(Provider, providers, parsed.providers, result, "providers"))
+        authors.update(_sync(Author, authors, parsed.authors, result, "authors", force=force))
+        providers.update(
+            _sync(Provider, providers, parsed.providers, result, "providers", force=force)
+        )
 
         models = {m.model_id: m for m in Model.objects.all()}
         wanted_models = {}
@@ -396,7 +437,7 @@ def load_catalog(data: dict[str, Any], *, prune: bool = False) -> LoadResult:
             values = dict(values)
             values["author_id"] = authors[values.pop("author")].pk
             wanted_models[model_id] = values
-        models.update(_sync(Model, models, wanted_models, result, "models"))
+        models.update(_sync(Model, models, wanted_models, result, "models", force=force))
 
         endpoints = {
             (e.model.model_id, e.tag, e.variant): e
@@ -408,7 +449,7 @@ def load_catalog(data: dict[str, Any], *, prune: bool = False) -> LoadResult:
             values["provider_id"] = providers[values.pop("provider")].pk
             values["model_id"] = models[key[0]].pk
             wanted_endpoints[key] = values
-        _sync(Endpoint, endpoints, wanted_endpoints, result, "endpoints")
+        _sync(Endpoint, endpoints, wanted_endpoints, result, "endpoints", force=force)
 
         if prune:
             _prune(parsed, result)
@@ -418,13 +459,15 @@ def load_catalog(data: dict[str, Any], *, prune: bool = False) -> LoadResult:
 
 
 def _prune(parsed: _Parsed, result: LoadResult) -> None:
+    # A disabled row forgets its file values: listing it again re-applies the whole entry,
+    # enabled included.
     result.disabled["providers"] += (
         Provider.objects.filter(enabled=True).exclude(slug__in=parsed.providers)
-        .update(enabled=False)
+        .update(enabled=False, file_values=None)
     )
     result.disabled["models"] += (
         Model.objects.filter(enabled=True).exclude(model_id__in=parsed.models)
-        .update(enabled=False)
+        .update(enabled=False, file_values=None)
     )
     keep = set(parsed.endpoints)
     stale = [
@@ -436,9 +479,10 @@ def _prune(parsed: _Parsed, result: LoadResult) -> None:
     ]
     if stale:
         result.disabled["endpoints"] += Endpoint.objects.filter(pk__in=stale).update(
-            status=EndpointStatus.DISABLED
+            status=EndpointStatus.DISABLED, file_values=None
         )
 
 
-def load_catalog_file(path: str | Path, *, prune: bool = False) -> LoadResult:
-    return load_catalog(read_catalog_file(path), prune=prune)
+def load_catalog_file(path: str | Path, *, prune: bool = False,
+                      force: bool = False) -> LoadResult:
+    return load_catalog(read_catalog_file(path), prune=prune, force=force)

@@ -19,7 +19,23 @@ class ApiFormat(models.TextChoices):
     GEMINI = "gemini", "Gemini"
 
 
-class Author(models.Model):
+class FromCatalogFile(models.Model):
+    """A row the catalog loader may write. `file_values` remembers what the file said at the
+    last load, so the next load applies only what the file changed since then and an
+    operator's admin edit to anything else survives restarts (loader.py)."""
+
+    file_values = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The catalog file's values at the last load; empty = not from the file.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Author(FromCatalogFile):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
 
@@ -30,7 +46,7 @@ class Author(models.Model):
         return self.name
 
 
-class Provider(models.Model):
+class Provider(FromCatalogFile):
     slug = models.SlugField(max_length=100, unique=True)
     # OpenRouter's wire `provider_name` (e.g. "Google" for google-vertex).
     name = models.CharField(max_length=200)
@@ -69,7 +85,7 @@ class Provider(models.Model):
         }
 
 
-class Model(models.Model):
+class Model(FromCatalogFile):
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="models")
     # "author/slug", kept in one column because every lookup (API, gateway, rankings) uses it.
     model_id = models.CharField("id", max_length=200, unique=True)
@@ -103,7 +119,7 @@ class EndpointStatus(models.TextChoices):
     DEPRECATED = "deprecated", "Deprecated"
 
 
-class Endpoint(models.Model):
+class Endpoint(FromCatalogFile):
     model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="endpoints")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="endpoints")
     # Routing slug: the provider slug, or e.g. "deepinfra/turbo", "openai/priority".

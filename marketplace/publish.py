@@ -83,11 +83,12 @@ def _endpoint(endpoint: Endpoint) -> dict[str, Any]:
 def build_snapshot() -> dict[str, Any]:
     """Enabled providers and models, each model with its enabled endpoints (3 queries)."""
     providers = {p.pk: p for p in Provider.objects.filter(enabled=True)}
-    models = list(Model.objects.filter(enabled=True).order_by("model_id"))
+    # file_values is the loader's record, not published, and would double the decode time.
+    models = list(Model.objects.filter(enabled=True).order_by("model_id").defer("file_values"))
     by_model: dict[int, list[Endpoint]] = {m.pk: [] for m in models}
     endpoints = Endpoint.objects.filter(
         status=EndpointStatus.ENABLED, model__enabled=True, provider_id__in=providers
-    )
+    ).defer("file_values")
     for endpoint in endpoints:
         endpoint.provider = providers[endpoint.provider_id]
         by_model[endpoint.model_id].append(endpoint)

@@ -48,7 +48,10 @@ def test_loading_twice_changes_nothing() -> None:
     with CaptureQueriesContext(connection) as queries:
         result = load_catalog_file(DEFAULT_CATALOG)
     assert not result.changed
-    assert result.summary() == "nothing changed"
+    assert result.summary() == (
+        "nothing changed; skipped 19 authors, 325 endpoints, 90 models, 24 providers"
+        " (file entry unchanged since the last load)"
+    )
     writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
     assert writes == []
     assert list(Endpoint.objects.order_by("pk").values()) == before
