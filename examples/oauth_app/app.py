@@ -12,13 +12,23 @@ import hashlib
 import html
 import os
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientResponse, ClientSession, web
 
 VERIFIERS = web.AppKey("verifiers", dict[str, str])
 ROUTER = web.AppKey("router", str)
 MODEL = web.AppKey("model", str)
+
+
+def completion_request(model: str) -> dict[str, object]:
+    """The one completion the app makes with the user's new key."""
+    return {
+        "model": model,
+        "max_tokens": 40,
+        "messages": [{"role": "user", "content": "Say hello to a new user."}],
+    }
 
 
 def page(body: str) -> web.Response:
@@ -61,8 +71,11 @@ async def callback(request: web.Request) -> web.Response:
     verifier = request.app[VERIFIERS].pop(state, "")
     api = request.app[ROUTER] + "/api/v1"
     async with ClientSession() as http:
-        body = {"code": request.query.get("code", ""), "code_verifier": verifier,
-                "code_challenge_method": "S256"}
+        body = {
+            "code": request.query.get("code", ""),
+            "code_verifier": verifier,
+            "code_challenge_method": "S256",
+        }
         async with http.post(f"{api}/auth/keys", json=body) as resp:
             exchanged = await resp.json()
         if "key" not in exchanged:
@@ -70,19 +83,29 @@ async def callback(request: web.Request) -> web.Response:
         headers = {"Authorization": f"Bearer {exchanged['key']}"}
         async with http.get(f"{api}/key", headers=headers) as resp:
             label = (await resp.json())["data"]["label"]
-        chat = {"model": request.app[MODEL], "max_tokens": 40,
-                "messages": [{"role": "user", "content": "Say hello to a new user."}]}
+        chat = completion_request(request.app[MODEL])
         async with http.post(f"{api}/chat/completions", json=chat, headers=headers) as resp:
             ok = resp.status == 200
             reply = await resp.json(content_type=None) if ok else {"error": await resp.text()}
-    if ok and "choices" in reply:
-        answer = reply["choices"][0]["message"]["content"]
-    else:
-        answer = f"(no completion, HTTP {resp.status}: {str(reply.get('error'))[:200]})"
     return page(
         f'<p id="result">Signed in as {html.escape(exchanged["user_id"] or "")} with key '
-        f'<code id="label">{html.escape(label)}</code>.</p>'
+        f'<code id="label">{html.escape(label)}</code>.</p>' + show_completion(ok, resp, reply)
+    )
+
+
+def show_completion(ok: bool, resp: ClientResponse, reply: dict[str, Any]) -> str:
+    if not ok or "choices" not in reply:
+        why = f"HTTP {resp.status}: {str(reply.get('error'))[:200]}"
+        return f'<p>No completion: <span id="completion-error">{html.escape(why)}</span></p>'
+    answer = reply["choices"][0]["message"]["content"]
+    # OpenRouter reports what the call cost in `usage.cost` (USD, taken from the user's
+    # credits); nine decimals are nano-dollars, the router's unit.
+    cost = format(reply.get("usage", {}).get("cost", 0), ".9f").rstrip("0").rstrip(".")
+    served_by = html.escape(f"{reply.get('model', '')} via {reply.get('provider', '?')}")
+    return (
         f'<p>The model says: <q id="completion">{html.escape(answer)}</q></p>'
+        f'<p style="color:#666;font-size:14px">{served_by}, '
+        f'<span id="cost">${cost}</span> from your credits.</p>'
     )
 
 

@@ -1,19 +1,31 @@
-"""The whole PKCE flow in Chromium, driven through the example third-party app."""
+"""The whole PKCE flow in Chromium, driven through the example third-party app, against the
+router as users reach it: Django and the gateway behind the real edge on one origin, the
+shipped catalog served by the simulator."""
 
 import asyncio
 import importlib.util
 import threading
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from aiohttp import web
+from django.conf import settings as django_settings
 
 from accounts.models import ApiKey
-from tests.servers import free_port
+from accounts.usage import usage_of
+from gateway.app import Gateway
+from gateway.config import Settings
+from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
+from simulator.testing import recent_requests, reset, run_simulator
+from tests.servers import free_port, serve_asgi, serve_edge
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oauth_app" / "app.py"
+MODEL = "openai/gpt-4o-mini"
 
 
 def load_example():
@@ -24,10 +36,40 @@ def load_example():
     return module
 
 
+EXAMPLE_APP = load_example()
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[str]:
+    with run_simulator() as url:
+        yield url
+
+
 @pytest.fixture
-def example_app(live_server) -> Iterator[str]:
-    """The example app on its own loopback port, talking to the router at live_server."""
-    app = load_example().create_app(live_server.url, "openai/gpt-4o-mini")
+def catalog(settings, simulator: str, redis_client) -> str:
+    """The shipped catalog, its providers pointing at the simulator (published on commit)."""
+    reset(simulator)
+    settings.SIMULATOR_URL = simulator
+    load_catalog_file(DEFAULT_CATALOG)
+    return simulator
+
+
+@pytest.fixture
+def router(live_server, catalog: str, tmp_path: Path) -> Iterator[str]:
+    """One origin, as `make run` serves it: the edge routes completions to the gateway and
+    everything else (/auth, /api/v1/auth/keys, /api/v1/key, sign-in) to Django."""
+    gateway = Gateway(Settings(redis_url=django_settings.REDIS_URL))
+    with (
+        serve_asgi(gateway) as gateway_url,
+        serve_edge(live_server.url, gateway_url, tmp_path / "run") as url,
+    ):
+        yield url
+
+
+@pytest.fixture
+def example_app(router: str) -> Iterator[str]:
+    """The example app on its own loopback port, its one ROUTER_URL being the edge."""
+    app = EXAMPLE_APP.create_app(router, MODEL)
     port, loop = free_port(), asyncio.new_event_loop()
     runner = web.AppRunner(app)
     started = threading.Event()
@@ -50,7 +92,8 @@ def example_app(live_server) -> Iterator[str]:
 
 @pytest.fixture
 def ada_with_password(make_key) -> str:
-    make_key("ada@example.com", password="a long pass phrase 42")
+    """Ada has an account on the router with $5 of credits, which the app will spend."""
+    make_key("ada@example.com", password="a long pass phrase 42", credits="5")
     return "ada@example.com"
 
 
@@ -61,7 +104,7 @@ def sign_in_on_the_router(page, email: str) -> None:
 
 
 def test_allow_gives_the_app_a_working_key_of_the_user(
-    page, example_app, ada_with_password, tmp_path
+    page, simulator, example_app, ada_with_password, tmp_path
 ):
     page.goto(example_app)
     page.click("#signin")
@@ -77,15 +120,38 @@ def test_allow_gives_the_app_a_working_key_of_the_user(
     page.click("button[value=allow]")
 
     page.wait_for_url(example_app + "/callback**")
+    page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
     result = page.inner_text("#result")
     key = ApiKey.objects.get(oauth_app__isnull=False)
     assert key.user.email == "ada@example.com" and key.name == "Notes demo"
     assert str(key.limit) == "5.000000000" and key.limit_reset == "monthly"
     assert f"user_{key.user_id}" in result and page.inner_text("#label") == key.label
-    # The completion call goes to /api/v1/chat/completions: the gateway's, behind the edge.
-    # Here the router is Django alone, so the app reports why there is no completion; once the
-    # test serves the gateway behind one origin, assert page.inner_text("#completion") instead.
-    assert page.inner_text("#completion")
+
+    # The app's completion went through the edge to the gateway, which sent it upstream once;
+    # the text shown is exactly what that provider answers to the same request.
+    [upstream] = recent_requests(simulator)
+    assert upstream["status"] == 200 and upstream["completion_tokens"] > 0
+    assert page.inner_text("#completion") == answer_of(simulator, upstream)
+    # The key minted through OAuth paid for it, and the app shows the same cost.
+    spent = usage_in_usd(key)
+    assert spent > 0
+    assert Decimal(page.inner_text("#cost").removeprefix("$")) == Decimal(str(spent))
+
+
+def answer_of(simulator: str, upstream: dict) -> str:
+    """The simulator's answer to the example app's request, asked directly (it is
+    deterministic for a provider, model and conversation)."""
+    body = {**EXAMPLE_APP.completion_request(MODEL), "model": upstream["model"]}
+    response = httpx.post(f"{simulator}/{upstream['provider']}/v1/chat/completions", json=body)
+    return response.raise_for_status().json()["choices"][0]["message"]["content"]
+
+
+def usage_in_usd(key: ApiKey) -> float:
+    """The key's usage as `GET /api/v1/key` reports it, once the gateway has settled it."""
+    deadline = time.monotonic() + 2
+    while (usage := usage_of([key])[key.hash].total) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return usage
 
 
 def test_deny_sends_the_user_back_with_access_denied(page, example_app, ada_with_password):
@@ -99,7 +165,7 @@ def test_deny_sends_the_user_back_with_access_denied(page, example_app, ada_with
 
 
 def test_connected_apps_lists_and_revokes_the_apps_key(
-    page, live_server, example_app, ada_with_password, tmp_path
+    page, router, example_app, ada_with_password, tmp_path
 ):
     page.goto(example_app + "/login")
     sign_in_on_the_router(page, ada_with_password)
@@ -107,7 +173,7 @@ def test_connected_apps_lists_and_revokes_the_apps_key(
     page.click("button[value=allow]")
     page.wait_for_url(example_app + "/callback**")
 
-    page.goto(live_server.url + "/connected-apps")
+    page.goto(router + "/connected-apps")
     assert "Notes demo" in page.inner_text("table") and "http://127.0.0.1" in page.inner_text(
         "table"
     )
