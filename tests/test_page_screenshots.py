@@ -199,3 +199,12 @@ def test_every_page_looks_right(
     member.close()
 
     assert not problems, "\n".join(problems)
+
+
+def test_the_server_error_page_renders_without_a_request() -> None:
+    # Django renders 500.html with an empty context: the layout must still name the site.
+    from django.template.loader import render_to_string
+
+    html = render_to_string("500.html")
+    assert "Something went wrong" in html and "OpenMarket</span>" in html
+    assert "css/site.css" in html
