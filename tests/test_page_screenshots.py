@@ -15,6 +15,7 @@ from django.test import Client
 
 from accounts import keys as key_rules
 from accounts import oauth
+from accounts.models import ApiKey
 from marketplace import catalog as catalog_cache
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 
@@ -170,7 +171,7 @@ def test_every_page_looks_right(
     tab.set_default_timeout(10_000)
     signed_in_pages = {
         "keys": "/keys",
-        "key-edit": f"/keys/{ada.api_keys.get(name='Production server').hash}",  # type: ignore[attr-defined]
+        "key-edit": f"/keys/{ApiKey.objects.get(user=ada, name='Production server').hash}",
         "connected-apps": "/connected-apps",
         "settings": "/settings",
         "consent": (
