@@ -2,6 +2,7 @@
 (signals.py), so a price edited here reaches the gateway and the API within a second."""
 
 from django.contrib import admin
+from django.db import models
 
 from marketplace.models import Author, Endpoint, Model, Provider
 
@@ -14,6 +15,8 @@ class AuthorAdmin(admin.ModelAdmin):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    # An operator typing "api.example.com" means https, as Django 6 will assume.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "display_name",
         "slug",
