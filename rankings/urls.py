@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rankings import views
+
+urlpatterns = [
+    path("rankings", views.coming_soon, {"page": "rankings"}, name="rankings"),
+    path("apps", views.coming_soon, {"page": "apps"}, name="apps"),
+]

@@ -26,7 +26,7 @@ PHONE = {"width": 390, "height": 844}
 CALLBACK = "http://localhost:3000/callback"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
-# Signed out: the catalog, the sign-in pages, a page that does not exist.
+# Signed out: the catalog, the sign-in pages, docs and the header's other pages, a 404.
 PUBLIC_PAGES = {
     "home": "/",
     "models": "/models",
@@ -42,6 +42,9 @@ PUBLIC_PAGES = {
     "sign-in": "/accounts/login/",
     "sign-up": "/accounts/signup/",
     "password-reset": "/accounts/password/reset/",
+    "docs": "/docs",
+    "rankings": "/rankings",
+    "apps": "/apps",
     "not-found": "/no-such-author/no-such-model",
 }
 
