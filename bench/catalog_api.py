@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:63791/45")
 os.environ.setdefault("DATABASE_URL", "postgres://marketplace@127.0.0.1:54321/marketplace")
+# A database name of its own, so a test run on the same server is never in the way.
+os.environ["DATABASE_URL"] += "_bench"
 
 import django
 
