@@ -67,3 +67,13 @@ def test_another_users_key_page_is_404(signed_in_page, live_server, make_key):
     bobs = row(make_key("bob@example.com"))
     response = signed_in_page.goto(f"{live_server.url}/keys/{bobs.hash}")
     assert response.status == 404
+
+
+def test_sign_out_is_one_click_from_the_header(signed_in_page, live_server):
+    page = signed_in_page
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(live_server.url + "/")
+    assert nav.get_by_role("link", name="Sign in").is_visible()
+    page.goto(live_server.url + "/keys")
+    assert "/accounts/login/" in page.url
