@@ -11,6 +11,11 @@ one Generation row:
   entries that another consumer left pending for longer than `claim_idle_ms` (a consumer that
   died and will never come back under the same name).
 
+Acknowledged entries are trimmed from the stream (`trim_acknowledged`), every few seconds by
+the loop and at the end of `meter --once`, but only below the point every consumer group has
+delivered and acknowledged: an entry pending anywhere, or not yet delivered to some group,
+stays.
+
 An entry that cannot become a Generation (bad JSON, missing or ill-typed fields, a cost that
 disagrees with its nano-dollars) is stored as a DeadLetter row with its raw text and the reason,
 and acknowledged: it must not block the stream, and it must not vanish either.
@@ -268,6 +273,62 @@ def _is_data_error(exc: DatabaseError) -> bool:
     return isinstance(exc, DataError | IntegrityError)
 
 
+# --- trimming what every group has acknowledged ---------------------------------------------
+
+StreamId = tuple[int, int]
+
+
+def _parse_id(value: bytes | str) -> StreamId:
+    ms, _, seq = _text_of(value).partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _next_id(entry_id: StreamId) -> StreamId:
+    ms, seq = entry_id
+    return (ms + 1, 0) if seq == 2**64 - 1 else (ms, seq + 1)
+
+
+def safe_trim_id(client: redis.Redis) -> StreamId | None:
+    """The lowest id some consumer group may still need; every entry below it is acknowledged.
+
+    Per group: its oldest pending entry, or (nothing pending) the entry after the last one it
+    was delivered. The groups are listed before their pending lists are read, so a delivery in
+    between only makes the answer smaller: the last-delivered id is used only when the pending
+    list read afterwards is empty, i.e. everything up to it was acknowledged by then, and an
+    acknowledged entry never becomes pending again. None when the stream or its groups do not
+    exist: with nobody consuming, nothing is known to be persisted.
+    """
+    try:
+        groups = client.xinfo_groups(STREAM)
+    except redis.ResponseError as exc:
+        if "no such key" in str(exc).lower():
+            return None
+        raise
+    bounds: list[StreamId] = []
+    for group in groups:
+        summary: Any = client.xpending(STREAM, group["name"])
+        if summary["pending"]:
+            bounds.append(_parse_id(summary["min"]))
+        else:
+            bounds.append(_next_id(_parse_id(group["last-delivered-id"])))
+    return min(bounds, default=None)
+
+
+def trim_acknowledged(client: redis.Redis) -> int:
+    """Drop the entries every group has acknowledged; returns how many went.
+
+    `XTRIM MINID ~`: approximate trimming frees only whole radix-tree nodes (a few KB of
+    entries each), so it may keep some acknowledged entries until the next trim, but it never
+    removes an entry at or above the id, and it does no per-entry rewriting of a half-trimmed
+    node. Exactness buys nothing here: the entries it leaves are already stored in Postgres.
+    """
+    bound = safe_trim_id(client)
+    if bound is None:
+        return 0
+    removed = client.xtrim(STREAM, minid=f"{bound[0]}-{bound[1]}", approximate=True)
+    return int(removed)
+
+
 # --- the consumer ---------------------------------------------------------------------------
 
 
@@ -344,11 +405,15 @@ class Consumer:
         count = self.recover()
         while entries := self._read(">", None):
             count += self._process(entries).entries
+        trim_acknowledged(self.redis)
         return count
 
-    def run(self, stop: threading.Event, claim_every_s: float = 30.0) -> None:
+    def run(
+        self, stop: threading.Event, claim_every_s: float = 30.0, trim_every_s: float = 5.0
+    ) -> None:
         """Loop until `stop` is set; the batch in hand is always finished first."""
         recovered_at: float | None = None
+        trimmed_at = time.monotonic()
         while not stop.is_set():
             try:
                 close_old_connections()  # a long-lived loop must drop a dead or stale connection
@@ -357,6 +422,10 @@ class Consumer:
                     self.recover()
                     recovered_at = time.monotonic()
                 self.poll()
+                # Two extra round trips per group: worth it every few seconds, not per batch.
+                if time.monotonic() - trimmed_at > trim_every_s:
+                    trim_acknowledged(self.redis)
+                    trimmed_at = time.monotonic()
             except (redis.RedisError, DatabaseError):
                 # Entries of a failed batch stay pending: recover them once things are back.
                 logger.exception("metering batch failed; retrying")

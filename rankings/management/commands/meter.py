@@ -31,6 +31,12 @@ class Command(BaseCommand):
             default=60.0,
             help="seconds after which another consumer's unacknowledged entries are taken over",
         )
+        parser.add_argument(
+            "--trim-every",
+            type=float,
+            default=5.0,
+            help="seconds between trims of the entries every consumer group has acknowledged",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1:
@@ -50,7 +56,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         logger.info("metering consumer %s started", consumer.name)
-        consumer.run(stop)
+        consumer.run(stop, trim_every_s=options["trim_every"])
         totals = consumer.totals
         logger.info(
             "metering consumer %s stopped: %d generations, %d dead letters",
