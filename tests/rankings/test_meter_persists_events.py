@@ -68,13 +68,12 @@ def test_an_event_delivered_twice_is_one_row(ada: User, publish, meter, redis_cl
     event = usage_event(ada.pk, tokens_completion=5)
     publish(event)
     publish(event)  # the gateway retried its XADD
-    meter()
+    assert meter() == 2
     publish(event)  # and once more, after the first copy was already stored
-    meter()
+    assert meter() == 1
 
     assert Generation.objects.filter(pk=event["id"]).count() == 1
     assert Generation.objects.get().tokens_completion == 5
-    assert redis_client.xlen("gw:usage") == 3
     assert pending(redis_client) == 0
 
 
