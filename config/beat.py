@@ -2,4 +2,7 @@
 
 from typing import Any
 
-SCHEDULE: dict[str, dict[str, Any]] = {}
+SCHEDULE: dict[str, dict[str, Any]] = {
+    # Reservations of requests whose gateway died mid-request (billing/holds.py).
+    "release-expired-holds": {"task": "billing.release_expired_holds", "schedule": 60.0},
+}

@@ -69,7 +69,7 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 self.redis = Redis.from_url(self.settings.redis_url)
                 self.completions = Completions(
-                    Meter(self.redis), new_session(self.settings),
+                    Meter(self.redis, self.settings.hold_lifetime), new_session(self.settings),
                     self.settings.keepalive_interval, self.settings.first_byte_timeout,
                 )
                 await send({"type": "lifespan.startup.complete"})

@@ -133,12 +133,14 @@ class Completions:
         self.first_byte_timeout = first_byte_timeout
 
     def start(self, scope: Any, caller: Caller, req: ChatRequest) -> Generation:
+        gen_id = generation_id()
         return Generation(
-            id=generation_id(),
+            id=gen_id,
             caller=caller,
             req=req,
             attribution=attribution_from(scope),
-            hold=Hold(f"gw:account:{caller.account.user_id}", f"gw:keyusage:{caller.key_hash}"),
+            hold=Hold(gen_id, f"gw:account:{caller.account.user_id}",
+                      f"gw:keyusage:{caller.key_hash}"),
         )
 
     # -- reservation and settlement ------------------------------------------------------

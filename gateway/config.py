@@ -24,6 +24,11 @@ class Settings:
     auth_cache_seconds: float = 0.5
     catalog_check_seconds: float = 1.0
     upstream_pool_size: int = 512
+    # A reservation not settled this long after it was made is taken for the hold of a dead
+    # process and released by the sweeper (billing/holds.py): the longest a request may
+    # live, streams included. A live request past it is still charged correctly; it just
+    # stops holding its maximum cost.
+    hold_lifetime: float = 3600.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -33,4 +38,5 @@ class Settings:
             first_byte_timeout=_float("GATEWAY_FIRST_BYTE_TIMEOUT", 120.0),
             read_timeout=_float("GATEWAY_READ_TIMEOUT", 300.0),
             keepalive_interval=_float("GATEWAY_KEEPALIVE_INTERVAL", 3.0),
+            hold_lifetime=_float("GATEWAY_HOLD_LIFETIME", 3600.0),
         )

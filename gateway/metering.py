@@ -1,10 +1,13 @@
 """Money in Redis, two atomic Lua scripts per generation (docs/gateway-state.md).
 
 reserve: check the account balance and the key's limit for its period, then hold the
-request's maximum cost in `reserved` (on the account and on the key).
-settle: release the hold, charge the real cost to `spent` and to the key's usage periods,
-write `gw:gen:<id>` and append the usage event to `gw:usage`, all in one script call so a
-generation is charged exactly once and its event can never be lost or duplicated apart.
+request's maximum cost in `reserved` (on the account and on the key) and record the hold in
+`gw:holds` with a deadline, so that if this process dies before settling, the Django side's
+sweeper (billing/holds.py) gives the amount back after the deadline.
+settle: remove the hold record and release its amount, charge the real cost to `spent` and to
+the key's usage periods, write `gw:gen:<id>` and append the usage event to `gw:usage`, all in
+one script call so a generation is charged exactly once and its event can never be lost or
+duplicated apart.
 """
 
 import functools
@@ -18,32 +21,44 @@ from gateway.redis_client import Redis
 USAGE_STREAM = "gw:usage"
 GENERATION_TTL = 86_400
 
+HOLDS = "gw:holds"
+
+# KEYS: account, key usage, gw:holds. ARGV: target, held, limit, limit field, lifetime, the
+# hold's current record, its new record. `held` is what this request holds already (a
+# fallback to a pricier endpoint tops it up); if the sweeper released it meanwhile, nothing is
+# held any more and the whole target is reserved anew. Deadlines use the Redis clock, the one
+# clock every gateway and the sweeper share.
 RESERVE = """
-local amount = tonumber(ARGV[1])
-if amount > 0 then
-  local acct = redis.call('HMGET', KEYS[1], 'credits', 'spent', 'reserved')
-  local available = (tonumber(acct[1]) or 0) - (tonumber(acct[2]) or 0) - (tonumber(acct[3]) or 0)
-  if available < amount then return {0, 'balance', available} end
-  if ARGV[2] ~= '' then
-    local used = redis.call('HMGET', KEYS[2], ARGV[3], 'reserved')
-    local remaining = tonumber(ARGV[2]) - (tonumber(used[1]) or 0) - (tonumber(used[2]) or 0)
-    if remaining < amount then return {0, 'limit', remaining} end
-  end
-elseif amount == 0 then
-  local acct = redis.call('HMGET', KEYS[1], 'credits', 'spent', 'reserved')
-  local available = (tonumber(acct[1]) or 0) - (tonumber(acct[2]) or 0) - (tonumber(acct[3]) or 0)
+local target = tonumber(ARGV[1])
+local held = tonumber(ARGV[2])
+if held > 0 and not redis.call('ZSCORE', KEYS[3], ARGV[6]) then held = 0 end
+local amount = target - held
+local acct = redis.call('HMGET', KEYS[1], 'credits', 'spent', 'reserved')
+local available = (tonumber(acct[1]) or 0) - (tonumber(acct[2]) or 0) - (tonumber(acct[3]) or 0)
+if amount <= 0 then
   if available < 0 then return {0, 'balance', available} end
   return {1, 'ok', available}
 end
+if available < amount then return {0, 'balance', available} end
+if ARGV[3] ~= '' then
+  local used = redis.call('HMGET', KEYS[2], ARGV[4], 'reserved')
+  local remaining = tonumber(ARGV[3]) - (tonumber(used[1]) or 0) - (tonumber(used[2]) or 0)
+  if remaining < amount then return {0, 'limit', remaining} end
+end
 redis.call('HINCRBY', KEYS[1], 'reserved', amount)
 redis.call('HINCRBY', KEYS[2], 'reserved', amount)
+if held > 0 then redis.call('ZREM', KEYS[3], ARGV[6]) end
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[3], now[1] + now[2] / 1e6 + tonumber(ARGV[5]), ARGV[7])
 return {1, 'ok', 0}
 """
 
+# KEYS: account, key usage, gw:gen:<id>, gw:usage, gw:holds. The hold's amount is released
+# only if this script removes its record: if the sweeper got there first, it released it.
 SETTLE = """
-local reserved = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
-if reserved ~= 0 then
+if ARGV[8] ~= '' and redis.call('ZREM', KEYS[5], ARGV[8]) == 1 then
+  local reserved = tonumber(ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'reserved', -reserved)
   redis.call('HINCRBY', KEYS[2], 'reserved', -reserved)
 end
@@ -77,16 +92,25 @@ def _today(day: int) -> tuple[str, str, str]:
 
 @dataclass
 class Hold:
-    """Nano-dollars currently reserved for one request."""
+    """Nano-dollars currently reserved for one request, and its record in `gw:holds`."""
 
+    generation_id: str
     account_key: str
     usage_key: str
     amount: int = 0
+    record: str = ""  # empty while nothing is held
+
+    def record_for(self, amount: int) -> str:
+        # The sweeper reads the amount and both keys back from the record (billing/holds.py);
+        # the account key goes last because only it could ever contain a "|".
+        return f"{self.generation_id}|{amount}|{self.usage_key}|{self.account_key}"
 
 
 class Meter:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, hold_lifetime: float) -> None:
+        # Seconds after which an unsettled hold is taken for dead (Settings.hold_lifetime).
         self.redis = redis
+        self.hold_lifetime = hold_lifetime
         self._reserve = redis.register_script(RESERVE)
         self._settle = redis.register_script(SETTLE)
 
@@ -101,17 +125,18 @@ class Meter:
         completion_price_nanos: float,
     ) -> None:
         """Move the hold to `target` nano-dollars, or raise 402 if it cannot be afforded."""
-        delta = target - hold.amount
-        if delta < 0:
+        if target < hold.amount:
             # Lowering a hold always succeeds; release it in the settle step instead.
             return
         fields = period_fields()
         field = {"daily": fields[0], "weekly": fields[1], "monthly": fields[2]}.get(
             limit_reset, "total"
         )
+        record = hold.record_for(target)
         ok, reason, available = await self._reserve(
-            keys=[hold.account_key, hold.usage_key],
-            args=[delta, "" if limit is None else limit, field],
+            keys=[hold.account_key, hold.usage_key, HOLDS],
+            args=[target, hold.amount, "" if limit is None else limit, field,
+                  self.hold_lifetime, hold.record, record],
         )
         if int(ok) != 1:
             raise _payment_required(
@@ -121,17 +146,19 @@ class Meter:
                 max_tokens,
                 completion_price_nanos,
             )
-        if delta > 0:
-            hold.amount = target
+        if target > hold.amount:
+            hold.amount, hold.record = target, record
 
     async def settle(self, hold: Hold, cost_nanos: int, generation_id: str,
                      event: bytes | None) -> None:
         day, week, month = period_fields()
         await self._settle(
-            keys=[hold.account_key, hold.usage_key, f"gw:gen:{generation_id}", USAGE_STREAM],
-            args=[hold.amount, cost_nanos, day, week, month, event or b"", GENERATION_TTL],
+            keys=[hold.account_key, hold.usage_key, f"gw:gen:{generation_id}", USAGE_STREAM,
+                  HOLDS],
+            args=[hold.amount, cost_nanos, day, week, month, event or b"", GENERATION_TTL,
+                  hold.record],
         )
-        hold.amount = 0
+        hold.amount, hold.record = 0, ""
 
 
 def _payment_required(reason: str, available: int, needed: int, max_tokens: int,
