@@ -116,6 +116,12 @@ def test_a_request_in_flight_holds_its_maximum_cost_until_it_settles(world: Worl
     assert world.account()["reserved"] == 0 and key_reserved(world.redis, world.key) == 0
     assert world.account()["spent"] == world.events()[0]["cost_nanos"] > 0
 
+    # A request that is not streamed settles the same way.
+    world.client().chat.completions.create(model=LLAMA, max_tokens=50,
+                                           messages=[{"role": "user", "content": "hi"}])
+    assert len(world.events()) == 2 and holds(world.redis) == []
+    assert world.account()["reserved"] == 0 and key_reserved(world.redis, world.key) == 0
+
 
 def test_a_fallback_to_a_pricier_endpoint_updates_the_record(world: World):
     # deepinfra is the cheapest and fails; together costs more and answers slowly.
