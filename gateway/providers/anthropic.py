@@ -16,6 +16,7 @@ from gateway.providers.base import (
     DecoderState,
     Outbound,
     Result,
+    add_turn,
     clamp,
     error_message,
     json_arguments,
@@ -67,14 +68,7 @@ def _messages(messages: list[JSON]) -> tuple[list[JSON], list[JSON]]:
     out: list[JSON] = []
 
     def add(role: str, blocks: list[JSON]) -> None:
-        if not blocks:
-            return
-        # Consecutive turns of one role are merged: tool results and a user's follow-up
-        # must share the user turn that answers the assistant's tool_use.
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
+        add_turn(out, role, "content", blocks)
 
     for msg in messages:
         role = msg.get("role")

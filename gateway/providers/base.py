@@ -114,6 +114,17 @@ def parse_data_uri(url: str) -> tuple[str, str] | None:
     return parts[0] or "application/octet-stream", data
 
 
+def add_turn(turns: list[JSON], role: str, key: str, items: list[JSON]) -> None:
+    """Append a turn, merged into the previous one when it has the same role: Anthropic and
+    Gemini want tool results and a user's follow-up in the one turn that answers the call."""
+    if not items:
+        return
+    if turns and turns[-1]["role"] == role:
+        turns[-1][key].extend(items)
+    else:
+        turns.append({"role": role, key: items})
+
+
 def json_arguments(arguments: Any) -> Any:
     """Tool call arguments arrive as a JSON string; formats other than OpenAI want objects."""
     if isinstance(arguments, dict):

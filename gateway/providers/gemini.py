@@ -12,6 +12,7 @@ from gateway.providers.base import (
     DecoderState,
     Outbound,
     Result,
+    add_turn,
     clamp,
     error_message,
     json_arguments,
@@ -114,12 +115,7 @@ def _contents(messages: list[JSON]) -> tuple[list[JSON], list[JSON]]:
     names: dict[str, str] = {}  # tool call id -> function name: Gemini matches results by name
 
     def add(role: str, parts: list[JSON]) -> None:
-        if not parts:
-            return
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
+        add_turn(contents, role, "parts", parts)
 
     for msg in messages:
         role = msg.get("role")
