@@ -7,18 +7,19 @@ answer, in its own process), a private Redis unless REDIS_URL is set (then a spa
 number 15 of it is flushed and used), one gateway worker (`uvicorn gateway.app:app --loop uvloop
 --http httptools`), and nginx started by bin/nginx exactly as `make run` starts it.
 Authentication, balance reservation and metering are all on: the bench publishes a catalog, an
-account and a key the way the Django side does. The load generator is aiohttp in this process,
-bounded by both a duration and a request count.
+account and a key the way the Django side does. The load generator is wrk (Debian package
+`wrk`) when installed, else aiohttp in this process, bounded by both a duration and a request
+count; a Python client competes for the CPU with what it measures, so prefer wrk.
 
 Prints p50/p99 latency at concurrency 1 and 32, requests/second, streaming time to first token,
-and the overhead and ratios. If `litellm` is importable, LiteLLM's proxy is run against the same
-upstream in the same run and its ratio printed too.
+and the overhead and ratios. If LiteLLM's proxy is installed (the `litellm` command on PATH, or
+named by the LITELLM environment variable: keep it in a virtualenv of its own, its pins clash
+with ours), it runs against the same upstream in the same run and its ratio is printed too.
 """
 
 import argparse
 import asyncio
 import hashlib
-import importlib.util
 import multiprocessing
 import os
 import shutil
@@ -175,14 +176,15 @@ def start_nginx(tmp: Path, gateway_port: int) -> tuple[int, subprocess.Popen[byt
 
 
 def start_litellm(tmp: Path, upstream: str) -> tuple[int, subprocess.Popen[bytes]] | None:
-    if importlib.util.find_spec("litellm") is None or not shutil.which("litellm"):
+    command = os.environ.get("LITELLM") or shutil.which("litellm")
+    if not command:
         return None
     port = free_port()
     config = tmp / "litellm.yaml"
     config.write_text(
         "model_list:\n  - model_name: bench/echo\n    litellm_params:\n"
         f"      model: openai/echo\n      api_base: {upstream}/v1\n      api_key: none\n")
-    proc = subprocess.Popen(["litellm", "--config", str(config), "--port", str(port)],
+    proc = subprocess.Popen([command, "--config", str(config), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, timeout=120)
     return port, proc
