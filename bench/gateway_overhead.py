@@ -183,7 +183,9 @@ def start_litellm(tmp: Path, upstream: str) -> tuple[int, subprocess.Popen[bytes
     config = tmp / "litellm.yaml"
     config.write_text(
         "model_list:\n  - model_name: bench/echo\n    litellm_params:\n"
-        f"      model: openai/echo\n      api_base: {upstream}/v1\n      api_key: none\n")
+        f"      model: openai/echo\n      api_base: {upstream}/v1\n      api_key: none\n"
+        # Authenticated like the gateway: the same bearer key is its master key.
+        f"general_settings:\n  master_key: {KEY}\n")
     proc = subprocess.Popen([command, "--config", str(config), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, timeout=120)
