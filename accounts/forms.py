@@ -4,9 +4,10 @@ from decimal import Decimal
 from django import forms
 
 from accounts.models import LimitReset, PrivacySettings
+from marketplace.models import Provider
 
 RESET_CHOICES = [("", "Never (lifetime limit)"), *LimitReset.choices]
-SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?$")
 
 
 class LimitFields(forms.Form):
@@ -46,6 +47,14 @@ def _slugs(value: str) -> str:
     bad = [s for s in slugs if not SLUG.match(s)]
     if bad:
         raise forms.ValidationError(f"Not a provider slug: {', '.join(bad)}")
+    # A typo would silently filter out every endpoint: name the slugs the catalog lacks.
+    bases = {s.split("/", 1)[0] for s in slugs}
+    known = set(Provider.objects.filter(slug__in=bases).values_list("slug", flat=True))
+    unknown = [s for s in slugs if s.split("/", 1)[0] not in known]
+    if unknown:
+        raise forms.ValidationError(
+            f"Unknown provider: {', '.join(unknown)}. The providers page lists every slug."
+        )
     return ",".join(dict.fromkeys(slugs))
 
 

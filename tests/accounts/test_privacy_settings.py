@@ -2,10 +2,17 @@
 
 import pytest
 
+from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_privacy_choices_are_saved_and_published(client, ada, redis_client):
+@pytest.fixture
+def catalog() -> None:
+    load_catalog_file(DEFAULT_CATALOG)
+
+
+def test_privacy_choices_are_saved_and_published(client, ada, catalog, redis_client):
     client.force_login(ada)
     response = client.post(
         "/settings",
@@ -13,13 +20,13 @@ def test_privacy_choices_are_saved_and_published(client, ada, redis_client):
             "prompt_logging": "on",
             "deny_training": "on",
             "allow_providers": "OpenAI, anthropic openai",
-            "ignore_providers": "deepinfra",
+            "ignore_providers": "deepinfra/turbo",
         },
     )
     assert response.status_code == 302
     account = redis_client.hgetall(f"gw:account:{ada.pk}")
     assert account[b"prompt_logging"] == b"1" and account[b"deny_training"] == b"1"
-    assert account[b"allow"] == b"openai,anthropic" and account[b"ignore"] == b"deepinfra"
+    assert account[b"allow"] == b"openai,anthropic" and account[b"ignore"] == b"deepinfra/turbo"
     page = client.get("/settings").content.decode()
     assert 'value="openai,anthropic"' in page
 
@@ -34,3 +41,13 @@ def test_a_bad_provider_slug_is_explained(client, ada, redis_client):
 
 def test_settings_need_a_signed_in_user(client):
     assert client.get("/settings")["Location"].startswith("/accounts/login/")
+
+
+def test_an_unknown_provider_is_named_instead_of_filtering_everything_out(
+    client, ada, catalog, redis_client
+):
+    client.force_login(ada)
+    response = client.post("/settings", {"allow_providers": "openai, opneai"})
+    assert response.status_code == 200
+    assert "Unknown provider: opneai" in response.content.decode()
+    assert redis_client.hget(f"gw:account:{ada.pk}", "allow") == b""
