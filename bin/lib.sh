@@ -73,11 +73,15 @@ admin = sys.argv[1].rsplit("/", 1)[0] + "/postgres"
 deadline = time.monotonic() + 60
 while True:
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=2) as conn:
-            if not conn.execute("select 1 from pg_database where datname=%s", [name]).fetchone():
-                conn.execute(f'create database "{name}"')
+        # A managed server may not let us into its maintenance database: only go there when
+        # ours is missing.
+        psycopg.connect(sys.argv[1], connect_timeout=2).close()
         break
     except psycopg.OperationalError as exc:
+        if "does not exist" in str(exc):
+            with psycopg.connect(admin, autocommit=True, connect_timeout=2) as conn:
+                conn.execute(f'create database "{name}"')
+            break
         if time.monotonic() > deadline:
             sys.exit(f"PostgreSQL at {url.hostname}:{url.port} did not answer: {exc}")
         time.sleep(0.2)
