@@ -54,7 +54,7 @@ def key_json(key: ApiKey, usage: KeyUsage) -> dict[str, Any]:
         "created_at": iso(key.created_at),
         "updated_at": iso(key.updated_at),
         "expires_at": iso(key.expires_at),
-        "last_used_at": iso(key.last_used_at),
+        "last_used_at": iso(usage.last_used),
         "workspace_id": "default",
         "creator_user_id": user_ref(key.user_id),
         "external_user": None,

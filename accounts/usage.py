@@ -1,4 +1,5 @@
-"""Key usage as the gateway counts it: `gw:keyusage:<hash>`, nano-dollars per UTC period."""
+"""Key usage as the gateway counts it: `gw:keyusage:<hash>`, nano-dollars per UTC period, and
+the time of the key's last generation."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ class KeyUsage:
     daily: float = 0.0
     weekly: float = 0.0
     monthly: float = 0.0
+    last_used: datetime | None = None
 
     def for_reset(self, limit_reset: str) -> float:
         return {"daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}.get(
@@ -35,14 +37,15 @@ class KeyUsage:
 def usage_of(keys: Sequence[ApiKey]) -> dict[str, KeyUsage]:
     """Usage of many keys in one Redis round trip."""
     fields = period_fields()
-    names = ["total", fields["daily"], fields["weekly"], fields["monthly"]]
+    names = ["total", fields["daily"], fields["weekly"], fields["monthly"], "last_used"]
     pipe = get_redis().pipeline(transaction=False)
     for key in keys:
         pipe.hmget("gw:keyusage:" + key.hash, names)
     result: dict[str, KeyUsage] = {}
     for key, values in zip(keys, pipe.execute(), strict=True):
-        total, daily, weekly, monthly = (nanos_to_usd(v) for v in values)
-        result[key.hash] = KeyUsage(total, daily, weekly, monthly)
+        total, daily, weekly, monthly = (nanos_to_usd(v) for v in values[:4])
+        last = datetime.fromtimestamp(int(values[4]), UTC) if values[4] else None
+        result[key.hash] = KeyUsage(total, daily, weekly, monthly, last)
     return result
 
 

@@ -23,7 +23,12 @@ OAUTH_PARAMS = ("callback_url", "code_challenge", "code_challenge_method", "app_
 def _rows(keys: list[ApiKey]) -> list[dict[str, object]]:
     usage = usage_of(keys)
     return [
-        {"key": k, "usage": usage[k.hash].total, "remaining": limit_remaining(k, usage[k.hash])}
+        {
+            "key": k,
+            "usage": usage[k.hash].total,
+            "remaining": limit_remaining(k, usage[k.hash]),
+            "last_used": usage[k.hash].last_used,
+        }
         for k in keys
     ]
 

@@ -72,6 +72,7 @@ end
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[7])
   redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
+  redis.call('HSET', KEYS[2], 'last_used', ARGV[9])
 end
 return 1
 """
@@ -156,7 +157,7 @@ class Meter:
             keys=[hold.account_key, hold.usage_key, f"gw:gen:{generation_id}", USAGE_STREAM,
                   HOLDS],
             args=[hold.amount, cost_nanos, day, week, month, event or b"", GENERATION_TTL,
-                  hold.record],
+                  hold.record, int(time.time())],
         )
         hold.amount, hold.record = 0, ""
 

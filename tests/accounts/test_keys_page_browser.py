@@ -1,5 +1,7 @@
 """The keys page in Chromium: create (shown once), edit, disable, delete."""
 
+import time
+
 import pytest
 
 from accounts.models import ApiKey
@@ -77,3 +79,17 @@ def test_sign_out_is_one_click_from_the_header(signed_in_page, live_server):
     assert nav.get_by_role("link", name="Sign in").is_visible()
     page.goto(live_server.url + "/keys")
     assert "/accounts/login/" in page.url
+
+
+def test_last_used_shows_when_the_gateway_last_settled_a_generation(
+    signed_in_page, live_server, redis_client
+):
+    page = signed_in_page
+    key = ApiKey.objects.get(name="Ada's laptop")
+    assert "never" in page.locator("tr", has_text="Ada's laptop").inner_text()
+    redis_client.hset(f"gw:keyusage:{key.hash}", mapping={
+        "total": 1_500_000, "last_used": int(time.time()) - 120,
+    })
+    page.goto(live_server.url + "/keys")
+    row = page.locator("tr", has_text="Ada's laptop").inner_text()
+    assert "2\u00a0minutes ago" in row and "$0.0015" in row

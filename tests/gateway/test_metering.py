@@ -49,6 +49,8 @@ def test_cost_event_balance_and_generation_record_agree(world: World, model: str
     day, week, month = period_fields()
     assert usage_fields["total"] == usage_fields[day] == usage_fields[week] == nanos
     assert usage_fields[month] == nanos and usage_fields["reserved"] == 0
+    # The keys page's "last used" comes from the same atomic step.
+    assert abs(usage_fields["last_used"] - event["created_at"]) < 2
 
 
 def test_each_request_is_one_event(world: World):
