@@ -335,3 +335,11 @@ def get_catalog() -> Catalog:
         if _cache is None or _cache.stamp != stamp:
             _cache = build_catalog(stamp)
         return _cache
+
+
+def forget_catalog() -> None:
+    """Drop the in-process copy: the next read rebuilds it. For tests, whose database rolls
+    back under a Redis stamp that stays the same."""
+    global _cache
+    with _lock:
+        _cache = None

@@ -24,6 +24,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_catalog_cache() -> Iterator[None]:
+    """Each test's database starts empty: never serve a previous test's catalog."""
+    from marketplace.catalog import forget_catalog
+
+    forget_catalog()
+    yield
+    forget_catalog()
+
+
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
     """This worker's own Redis database, empty at the start of the test."""

@@ -3,7 +3,6 @@ stylesheets apply, the header and the page's heading show, nothing sticks out of
 table, and the page never scrolls sideways. Full-page screenshots land in the test's folder
 (`pytest --basetemp=/tmp/shots`) so a person can look at them."""
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from django.test import Client
 from accounts import keys as key_rules
 from accounts import oauth
 from accounts.models import ApiKey
-from marketplace import catalog as catalog_cache
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,13 +87,6 @@ STYLES_JS = """() => {
     header: header && getComputedStyle(header).position,
   };
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _fresh_catalog_cache() -> Iterator[None]:
-    catalog_cache._cache = None
-    yield
-    catalog_cache._cache = None
 
 
 @pytest.fixture

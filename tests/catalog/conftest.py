@@ -2,26 +2,16 @@
 worker's Redis, and small catalog files an operator would write."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from marketplace import catalog as catalog_cache
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 from marketplace.publish import publish_catalog
 
 CatalogFile = Callable[[dict[str, Any]], Path]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_catalog_cache() -> Iterator[None]:
-    # Each test's database starts empty: never serve a previous test's catalog, nor leave
-    # this one behind for tests in other folders.
-    catalog_cache._cache = None
-    yield
-    catalog_cache._cache = None
 
 
 @pytest.fixture
