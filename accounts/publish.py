@@ -11,10 +11,9 @@ from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q, Sum
 
 from accounts.models import ApiKey, PrivacySettings
-from billing.models import LedgerEntry
+from billing.ledger import balances
 from billing.money import to_nanos
 from config.redis import get_redis
 
@@ -61,25 +60,21 @@ def publish_key_on_commit(key_hash: str) -> None:
 
 
 def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[str, str | int]]:
-    users = get_user_model().objects.annotate(
-        credits=Sum("ledger_entries__amount"),
-        purchased=Sum(
-            "ledger_entries__amount",
-            filter=Q(ledger_entries__kind=LedgerEntry.Kind.PURCHASE),
-        ),
-    )
+    users = get_user_model().objects.all()
     if user_ids is not None:
         users = users.filter(pk__in=list(user_ids))
     privacy = {
         p.user_id: p for p in PrivacySettings.objects.filter(user_id__in=[u.pk for u in users])
     }
+    money = balances(None if user_ids is None else [u.pk for u in users])
     records: dict[int, dict[str, str | int]] = {}
     for user in users:
         p = privacy.get(user.pk) or PrivacySettings(user_id=user.pk)
+        balance = money.get(user.pk)
         records[user.pk] = {
             "active": int(user.is_active),
-            "credits": to_nanos(user.credits or 0),
-            "purchased": to_nanos(user.purchased or 0),
+            "credits": to_nanos(balance.credits if balance else 0),
+            "purchased": to_nanos(balance.purchased if balance else 0),
             "prompt_logging": int(p.prompt_logging),
             "deny_training": int(p.deny_training),
             "allow": p.allow_providers,
