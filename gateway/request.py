@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from gateway import reasoning
 from gateway.errors import bad_request
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -162,6 +163,8 @@ def parse(raw: bytes, *, legacy: bool = False) -> ChatRequest:
         isinstance(response_format, dict) and isinstance(response_format.get("type"), str)
     ):
         raise bad_request("'response_format' must be an object with a 'type'")
+    if "reasoning" in body or "reasoning_effort" in body:
+        reasoning.validate(body)
     provider = body.get("provider")
     if provider is not None and not isinstance(provider, dict):
         raise bad_request("'provider' must be an object")

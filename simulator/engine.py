@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import orjson
 
+from simulator import reasoning
 from simulator import schema as schema_gen
 from simulator.text import count_tokens, generate_pieces, seed_from, split_tokens
 
@@ -73,6 +74,9 @@ class Conversation:
     max_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+    # Thinking budget in tokens (None = the model does not think before answering).
+    thinking: int | None = None
+    parallel_tools: bool = True
 
     def prompt_tokens(self) -> int:
         total = sum(count_tokens(s) for s in self.system)
@@ -111,7 +115,7 @@ class Conversation:
 
 @dataclass
 class Segment:
-    kind: Literal["text", "tool"]
+    kind: Literal["text", "tool", "thinking"]
     pieces: list[str]
     name: str = ""
     call_id: str = ""
@@ -137,22 +141,32 @@ class Plan:
     def text(self) -> str:
         return "".join(s.text for s in self.segments if s.kind == "text")
 
+    @property
+    def reasoning_tokens(self) -> int:
+        return sum(len(s.pieces) for s in self.segments if s.kind == "thinking")
+
 
 def _uid(rng: random.Random, n: int = 24) -> str:
     return "".join(rng.choices(string.ascii_letters + string.digits, k=n))
 
 
-def _pick_tool(conv: Conversation, rng: random.Random) -> Tool:
+def _pick_tools(conv: Conversation, rng: random.Random) -> list[Tool]:
+    """The tools to call this turn, in order: one, or several when the user asks for several
+    things at once and parallel calls are allowed."""
     if conv.tool_choice == "tool" and conv.forced_tool:
         for tool in conv.tools:
             if tool.name == conv.forced_tool:
-                return tool
-    # A tool named in the last user text wins, so tests can steer the choice.
+                return [tool]
+    # Tools named in the last user text win, so tests can steer the choice.
     last_text = " ".join(conv.messages[-1].texts) if conv.messages else ""
-    for tool in conv.tools:
-        if tool.name in last_text:
-            return tool
-    return rng.choice(conv.tools)
+    named = sorted((t for t in conv.tools if t.name in last_text),
+                   key=lambda t: last_text.index(t.name))
+    if not conv.parallel_tools:
+        return [named[0] if named else rng.choice(conv.tools)]
+    if len(named) >= 2:
+        return named[: reasoning.MAX_PARALLEL]
+    tool = named[0] if named else rng.choice(conv.tools)
+    return [tool] * reasoning.parallel_count(last_text)
 
 
 def wants_tool(conv: Conversation) -> bool:
@@ -179,21 +193,27 @@ def plan(
     directive = DIRECTIVE_RE.search(last_text)
     n_text = int(directive.group(1)) if directive else rng.randint(length[0], length[1])
 
+    if conv.thinking:
+        # Its own dice: the answer is the same whether or not the model thought first.
+        think_rng = random.Random(seed_from("thinking", provider, model, conv.fingerprint()))
+        n_think = min(conv.thinking, think_rng.randint(24, 48))
+        segments.append(Segment("thinking", generate_pieces(think_rng, n_think)))
     if wants_tool(conv):
-        tool = _pick_tool(conv, rng)
+        tools = _pick_tools(conv, rng)
         if text_before_tool and conv.tool_choice == "auto":
             segments.append(Segment("text", generate_pieces(rng, max(4, n_text // 4))))
-        args = schema_gen.generate(tool.parameters, rng)
-        if not isinstance(args, dict):
-            args = {}
-        segments.append(
-            Segment(
-                "tool",
-                split_tokens(orjson.dumps(args).decode()),
-                name=tool.name,
-                call_id=_uid(rng),
+        for tool in tools:
+            args = schema_gen.generate(tool.parameters, rng)
+            if not isinstance(args, dict):
+                args = {}
+            segments.append(
+                Segment(
+                    "tool",
+                    split_tokens(orjson.dumps(args).decode()),
+                    name=tool.name,
+                    call_id=_uid(rng),
+                )
             )
-        )
         natural: Finish = "tool_calls"
     elif conv.json_schema is not None:
         target = conv.json_schema or {

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from gateway import reasoning
 from gateway.catalog import Endpoint
 from gateway.pricing import Usage
 from gateway.providers.base import (
@@ -24,6 +25,7 @@ from gateway.providers.base import (
     stop_list,
     text_of,
 )
+from gateway.streaming import estimate_tokens
 
 VERSION = "2023-06-01"
 JSON_TOOL = "json_response"
@@ -63,6 +65,33 @@ def _blocks(content: Any, name: Any = None) -> list[JSON]:
     return blocks
 
 
+def _thinking_blocks(msg: JSON) -> list[JSON]:
+    blocks: list[JSON] = []
+    for detail in reasoning.details_of(msg, reasoning.ANTHROPIC):
+        if detail.get("type") == "reasoning.text" and detail.get("signature"):
+            blocks.append({"type": "thinking", "thinking": str(detail.get("text") or ""),
+                           "signature": detail["signature"]})
+        elif detail.get("type") == "reasoning.encrypted" and detail.get("data"):
+            blocks.append({"type": "redacted_thinking", "data": detail["data"]})
+    return blocks
+
+
+def _thinking(body: JSON, out: JSON, max_tokens: int) -> None:
+    """`reasoning` -> a thinking budget; the upstream `max_tokens` must exceed the budget, so
+    it is raised to budget + the requested `max_tokens` when it does not."""
+    wanted = reasoning.requested(body)
+    if not wanted:
+        return
+    budget = wanted.budget(max_tokens)
+    budget = max(min(budget, reasoning.ANTHROPIC_MAX_BUDGET), reasoning.ANTHROPIC_MIN_BUDGET)
+    out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if out["max_tokens"] <= budget:
+        out["max_tokens"] = budget + max_tokens
+    # Extended thinking accepts no sampling changes.
+    for name in ("temperature", "top_k"):
+        out.pop(name, None)
+
+
 def _messages(messages: list[JSON]) -> tuple[list[JSON], list[JSON]]:
     system: list[JSON] = []
     out: list[JSON] = []
@@ -77,7 +106,8 @@ def _messages(messages: list[JSON]) -> tuple[list[JSON], list[JSON]]:
         elif role == "user":
             add("user", _blocks(msg.get("content"), msg.get("name")))
         elif role == "assistant":
-            blocks = _blocks(msg.get("content"))
+            # Thinking goes back first and untouched: Claude checks its signatures.
+            blocks = _thinking_blocks(msg) + _blocks(msg.get("content"))
             for call in msg.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 blocks.append({"type": "tool_use", "id": call.get("id"), "name": fn.get("name"),
@@ -162,6 +192,8 @@ class AnthropicAdapter:
                                "disable_parallel_tool_use": True}
         if tool_choice is not None and tools:
             out["tool_choice"] = tool_choice
+        if "reasoning" in body or "reasoning_effort" in body or "include_reasoning" in body:
+            _thinking(body, out, max_tokens)
         if stream:
             out["stream"] = True
         headers = {"content-type": "application/json", "anthropic-version": VERSION}
@@ -171,15 +203,22 @@ class AnthropicAdapter:
 
     def parse(self, data: JSON) -> Result:
         texts: list[str] = []
-        reasoning: list[str] = []
+        thinking: list[str] = []
         calls: list[JSON] = []
+        details: list[JSON] = []
         json_mode = False
         for block in data.get("content") or ():
             kind = block.get("type")
             if kind == "text":
                 texts.append(block.get("text", ""))
             elif kind == "thinking":
-                reasoning.append(block.get("thinking", ""))
+                thought = str(block.get("thinking", ""))
+                thinking.append(thought)
+                details.append(reasoning.text_detail(thought, reasoning.ANTHROPIC, len(details),
+                                                     block.get("signature")))
+            elif kind == "redacted_thinking":
+                details.append(reasoning.encrypted_detail(str(block.get("data", "")),
+                                                          reasoning.ANTHROPIC, len(details)))
             elif kind == "tool_use" and block.get("name") == JSON_TOOL:
                 json_mode = True
                 texts = [orjson.dumps(block.get("input") or {}).decode()]
@@ -189,13 +228,18 @@ class AnthropicAdapter:
                                            "arguments": orjson.dumps(block.get("input") or {})
                                            .decode()}})
         message: JSON = {"role": "assistant", "content": "".join(texts) if texts else None,
-                         "refusal": None, "reasoning": "".join(reasoning) or None}
+                         "refusal": None, "reasoning": "".join(thinking) or None}
+        if details:
+            message["reasoning_details"] = details
         if calls:
             message["tool_calls"] = calls
         native = data.get("stop_reason")
         finish = "stop" if json_mode and native == "tool_use" else FINISH.get(native or "", "stop")
-        return Result(message, finish if native else None, native, usage_from(data.get("usage")),
-                      data.get("id"))
+        usage = usage_from(data.get("usage"))
+        if usage is not None and thinking:
+            # Anthropic bills thinking inside output_tokens without counting it apart.
+            usage.reasoning_tokens = estimate_tokens("".join(thinking))
+        return Result(message, finish if native else None, native, usage, data.get("id"))
 
     def decoder(self, body: JSON) -> "AnthropicDecoder":
         return AnthropicDecoder()
@@ -209,6 +253,8 @@ class AnthropicDecoder:
         self.state = DecoderState()
         self.tool_index: dict[int, int] = {}  # content block index -> OpenAI tool_calls index
         self.json_blocks: set[int] = set()
+        self.thinking: list[str] = []
+        self.details = 0  # reasoning_details index of the current thinking block
 
     def feed(self, event: str | None, data: bytes) -> list[JSON]:
         payload = orjson.loads(data)
@@ -238,6 +284,14 @@ class AnthropicDecoder:
                                                       "arguments": ""}}]}]
             if block.get("type") == "text" and block.get("text"):
                 return [{"content": block["text"]}]
+            if block.get("type") in ("thinking", "redacted_thinking") and self.thinking:
+                self.details += 1
+            if block.get("type") == "thinking":
+                self.thinking.append("")
+            if block.get("type") == "redacted_thinking":
+                self.thinking.append("")
+                return [{"reasoning_details": [reasoning.encrypted_detail(
+                    str(block.get("data", "")), reasoning.ANTHROPIC, self.details)]}]
         elif kind == "content_block_delta":
             delta = payload.get("delta") or {}
             index = int(payload.get("index") or 0)
@@ -245,7 +299,15 @@ class AnthropicDecoder:
             if dtype == "text_delta":
                 return [{"content": delta.get("text", "")}]
             if dtype == "thinking_delta":
-                return [{"reasoning": delta.get("thinking", "")}]
+                text = str(delta.get("thinking", ""))
+                if self.thinking:
+                    self.thinking[-1] += text
+                return [{"reasoning": text, "reasoning_details": [
+                    reasoning.text_detail(text, reasoning.ANTHROPIC, self.details)]}]
+            if dtype == "signature_delta":
+                detail = reasoning.text_detail("", reasoning.ANTHROPIC, self.details,
+                                               str(delta.get("signature", "")))
+                return [{"reasoning_details": [detail]}]
             if dtype == "input_json_delta":
                 piece = delta.get("partial_json", "")
                 if index in self.json_blocks:
@@ -260,6 +322,8 @@ class AnthropicDecoder:
                 state.finish_reason = ("stop" if json_only and native == "tool_use"
                                        else FINISH.get(native, "stop"))
             state.usage = usage_from(payload.get("usage"), state.usage)
+            if state.usage is not None and self.thinking:
+                state.usage.reasoning_tokens = estimate_tokens("".join(self.thinking))
         elif kind == "message_stop":
             state.done = True
         elif kind == "error":

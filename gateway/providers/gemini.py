@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 
+from gateway import reasoning
 from gateway.catalog import Endpoint
 from gateway.pricing import Usage
 from gateway.providers.base import (
@@ -125,6 +126,8 @@ def _contents(messages: list[JSON]) -> tuple[list[JSON], list[JSON]]:
             add("user", _parts(msg.get("content"), msg.get("name")))
         elif role == "assistant":
             parts = _parts(msg.get("content"))
+            signatures = [d["data"] for d in reasoning.details_of(msg, reasoning.GEMINI)
+                          if d.get("type") == "reasoning.encrypted" and d.get("data")]
             for call in msg.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 names[str(call.get("id"))] = str(fn.get("name"))
@@ -136,6 +139,11 @@ def _contents(messages: list[JSON]) -> tuple[list[JSON], list[JSON]]:
                         }
                     }
                 )
+            if signatures and parts:
+                # The thought signature rides on the first call (else the first part) of the
+                # turn it was returned with, unchanged.
+                first = next((p for p in parts if "functionCall" in p), parts[0])
+                first["thoughtSignature"] = signatures[0]
             add("model", parts)
         elif role == "tool":
             name = names.get(str(msg.get("tool_call_id")), str(msg.get("name") or "tool"))
@@ -159,6 +167,24 @@ def usage_from(raw: Any) -> Usage | None:
         reasoning_tokens=thoughts,
         cached_tokens=int(raw.get("cachedContentTokenCount") or 0),
     )
+
+
+def _thinking(body: JSON, endpoint: Endpoint, config: JSON, max_tokens: int) -> None:
+    """Gemini 3 takes a thinking level, Gemini 2.5 a budget; thoughts are asked for so they
+    can be returned as reasoning."""
+    wanted = reasoning.requested(body)
+    if wanted is None:
+        return
+    if wanted is False:
+        config["thinkingConfig"] = {"thinkingBudget": 0}
+        return
+    thinking: JSON = {"includeThoughts": True}
+    if endpoint.upstream_model.startswith("gemini-3") and not wanted.max_tokens:
+        effort = wanted.effort_for(max_tokens)
+        thinking["thinkingLevel"] = {"xhigh": "high", "max": "high"}.get(effort, effort)
+    else:
+        thinking["thinkingBudget"] = max(1, wanted.budget(max_tokens))
+    config["thinkingConfig"] = thinking
 
 
 def _call_id() -> str:
@@ -201,6 +227,8 @@ class GeminiAdapter:
             spec = response_format.get("json_schema")
             if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
                 config["responseSchema"] = gemini_schema(spec["schema"])
+        if "reasoning" in body or "reasoning_effort" in body or "include_reasoning" in body:
+            _thinking(body, endpoint, config, max_tokens)
         if config:
             out["generationConfig"] = config
         declarations = [
@@ -240,8 +268,12 @@ class GeminiAdapter:
     def parse(self, data: JSON) -> Result:
         candidates = data.get("candidates") or [{}]
         candidate = candidates[0] if isinstance(candidates[0], dict) else {}
-        texts, reasoning, calls = [], [], []
+        texts, thoughts, calls = [], [], []
+        signatures: list[JSON] = []
         for part in (candidate.get("content") or {}).get("parts") or ():
+            if part.get("thoughtSignature"):
+                signatures.append(reasoning.encrypted_detail(str(part["thoughtSignature"]),
+                                                             reasoning.GEMINI))
             if "functionCall" in part:
                 call = part["functionCall"] or {}
                 calls.append(
@@ -255,15 +287,23 @@ class GeminiAdapter:
                     }
                 )
             elif part.get("thought"):
-                reasoning.append(str(part.get("text", "")))
+                thoughts.append(str(part.get("text", "")))
             elif "text" in part:
                 texts.append(str(part["text"]))
         message: JSON = {
             "role": "assistant",
             "content": "".join(texts) if texts else None,
             "refusal": None,
-            "reasoning": "".join(reasoning) or None,
+            "reasoning": "".join(thoughts) or None,
         }
+        # Signatures first, as OpenRouter orders them, then the thought text.
+        details = signatures[:1]
+        if message["reasoning"]:
+            details.append(reasoning.text_detail(message["reasoning"], reasoning.GEMINI))
+        for index, detail in enumerate(details):
+            detail["index"] = index
+        if details:
+            message["reasoning_details"] = details
         if calls:
             message["tool_calls"] = calls
         native = candidate.get("finishReason")
@@ -303,6 +343,9 @@ class GeminiDecoder:
         candidates = payload.get("candidates") or ()
         candidate = candidates[0] if candidates and isinstance(candidates[0], dict) else {}
         for part in (candidate.get("content") or {}).get("parts") or ():
+            if part.get("thoughtSignature"):
+                deltas.append({"reasoning_details": [reasoning.encrypted_detail(
+                    str(part["thoughtSignature"]), reasoning.GEMINI)]})
             if "functionCall" in part:
                 call = part["functionCall"] or {}
                 deltas.append(
@@ -322,7 +365,9 @@ class GeminiDecoder:
                 )
                 self.calls += 1
             elif part.get("thought"):
-                deltas.append({"reasoning": str(part.get("text", ""))})
+                text = str(part.get("text", ""))
+                deltas.append({"reasoning": text, "reasoning_details": [
+                    reasoning.text_detail(text, reasoning.GEMINI)]})
             elif part.get("text"):
                 deltas.append({"content": str(part["text"])})
         native = candidate.get("finishReason")

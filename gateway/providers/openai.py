@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 
+from gateway import reasoning
 from gateway.catalog import Endpoint
 from gateway.pricing import Usage
 from gateway.providers.base import JSON, DecoderState, Outbound, Result, error_message
@@ -36,6 +37,9 @@ OPENAI_PARAMS = frozenset(
     ]
 )
 OPEN_HOST_PARAMS = frozenset(["top_k", "min_p", "top_a", "repetition_penalty", "reasoning"])
+# Hosts that take only OpenAI's own `reasoning_effort`, never the `reasoning` object.
+EFFORT_ONLY = frozenset(["openai", "azure"])
+REASONING_PARAMS = ("reasoning", "reasoning_effort", "include_reasoning")
 
 FINISH = {
     "stop": "stop",
@@ -69,6 +73,28 @@ def usage_from(raw: Any) -> Usage | None:
     )
 
 
+def _map_reasoning(body: JSON, endpoint: Endpoint, out: JSON, max_tokens: int) -> None:
+    """Open hosts take the `reasoning` object as is; OpenAI and Azure an effort level."""
+    supported = endpoint.supported_parameters
+    if endpoint.provider not in EFFORT_ONLY and "reasoning" in supported:
+        return
+    out.pop("reasoning", None)
+    if not any(p in supported for p in REASONING_PARAMS):
+        return  # not a reasoning model: nothing to map
+    wanted = reasoning.requested(body)
+    if wanted is False:
+        out["reasoning_effort"] = "none"
+    elif wanted is not None and "reasoning_effort" not in body:
+        out["reasoning_effort"] = wanted.effort_for(max_tokens)
+
+
+def reasoning_delta(delta: JSON) -> None:
+    """Streamed reasoning text also goes out as a reasoning detail, as OpenRouter does."""
+    text = delta.get("reasoning")
+    if isinstance(text, str) and text and "reasoning_details" not in delta:
+        delta["reasoning_details"] = [reasoning.text_detail(text, reasoning.UNKNOWN)]
+
+
 class OpenAIAdapter:
     def build(
         self, body: JSON, endpoint: Endpoint, *, stream: bool, max_tokens: int, api_key: str | None
@@ -82,6 +108,8 @@ class OpenAIAdapter:
                 out[name] = value
         if "max_tokens" in out and "max_completion_tokens" in out:
             del out["max_tokens"]
+        if "reasoning" in body or "include_reasoning" in body:
+            _map_reasoning(body, endpoint, out, max_tokens)
         if out.get("service_tier") == "fast":
             out["service_tier"] = "priority"
         user = body.get("user")
@@ -103,6 +131,10 @@ class OpenAIAdapter:
         message.setdefault("role", "assistant")
         message.setdefault("refusal", None)
         message.setdefault("reasoning", message.pop("reasoning_content", None))
+        if message["reasoning"] and not message.get("reasoning_details"):
+            message["reasoning_details"] = [
+                reasoning.text_detail(message["reasoning"], reasoning.UNKNOWN)
+            ]
         native = choice.get("finish_reason")
         return Result(
             message, normalise_finish(native), native, usage_from(data.get("usage")), data.get("id")
@@ -141,6 +173,8 @@ class OpenAIDecoder:
             delta = choice.get("delta") or {}
             if "reasoning_content" in delta:
                 delta["reasoning"] = delta.pop("reasoning_content")
+            if "reasoning" in delta:
+                reasoning_delta(delta)
             if any(v not in (None, "", []) for k, v in delta.items() if k != "role"):
                 deltas.append(delta)
             native = choice.get("finish_reason")

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from simulator import reasoning
 from simulator.engine import Conversation, Message, Plan, Segment, Tool, ToolCall, ToolResult
 from simulator.formats.base import (
     IMAGE_TYPES,
@@ -180,6 +181,10 @@ def _conversation(body: dict[str, Any]) -> Conversation:
                 out.images += 1
             elif kind == "document":
                 out.images += 1
+            elif kind == "thinking":
+                # Claude checks that thinking comes back exactly as it was produced.
+                if not reasoning.verify(str(block.get("thinking", "")), block.get("signature")):
+                    raise bad(f"{at}: Invalid `signature` in `thinking` block")
             elif kind == "tool_use":
                 if role != "assistant":
                     raise bad(f"{at}: tool_use blocks are only allowed in assistant messages")
@@ -257,6 +262,8 @@ def _tools(body: dict[str, Any], conv: Conversation) -> None:
     assert isinstance(choice, dict)
     if kind in ("any", "tool") and not conv.tools:
         raise bad("tool_choice: tool_choice may only be specified while providing tools.")
+    if choice.get("disable_parallel_tool_use") is True:
+        conv.parallel_tools = False
     if kind == "tool":
         name = choice.get("name")
         if not isinstance(name, str):
@@ -266,6 +273,30 @@ def _tools(body: dict[str, Any], conv: Conversation) -> None:
         conv.tool_choice, conv.forced_tool = "tool", name
     else:
         conv.tool_choice = "required" if kind == "any" else "none" if kind == "none" else "auto"
+
+
+def _thinking(body: dict[str, Any], conv: Conversation, max_tokens: int) -> None:
+    thinking = body.get("thinking")
+    if thinking is None:
+        return
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind == "disabled":
+        return
+    if kind == "adaptive":
+        conv.thinking = reasoning.EFFORT_BUDGET["medium"]
+        return
+    if kind != "enabled":
+        raise bad("thinking: Input tag found using 'type' does not match any of the expected "
+                  "tags: 'enabled', 'disabled', 'adaptive'")
+    assert isinstance(thinking, dict)
+    budget = _int_field(thinking, "budget_tokens", 1024)
+    if budget is None:
+        raise bad("thinking.enabled.budget_tokens: Field required")
+    if max_tokens <= budget:
+        raise bad("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult "
+                  "our documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                  "extended-thinking#max-tokens-and-context-window-size")
+    conv.thinking = budget
 
 
 class AnthropicFormat:
@@ -312,6 +343,7 @@ class AnthropicFormat:
         _system(body, conv)
         _tools(body, conv)
         conv.max_tokens = max_tokens
+        _thinking(body, conv, max_tokens or 0)
         stops = body.get("stop_sequences")
         if stops is not None:
             if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
@@ -391,6 +423,9 @@ def _usage(prompt: int, completion: int) -> dict[str, Any]:
 def _block(seg: Segment, *, full: bool) -> dict[str, Any]:
     if seg.kind == "text":
         return {"type": "text", "text": seg.text if full else ""}
+    if seg.kind == "thinking":
+        return {"type": "thinking", "thinking": seg.text if full else "",
+                "signature": reasoning.sign(seg.text) if full else ""}
     tool_input: Any = {}
     if full:
         try:
@@ -447,6 +482,8 @@ class AnthropicEncoder:
         delta = (
             {"type": "text_delta", "text": piece}
             if seg.kind == "text"
+            else {"type": "thinking_delta", "thinking": piece}
+            if seg.kind == "thinking"
             else {"type": "input_json_delta", "partial_json": piece}
         )
         return _event(
@@ -454,7 +491,12 @@ class AnthropicEncoder:
         )
 
     def segment_end(self, index: int, seg: Segment) -> bytes:
-        return _event("content_block_stop", {"type": "content_block_stop", "index": index})
+        out = b""
+        if seg.kind == "thinking":
+            delta = {"type": "signature_delta", "signature": reasoning.sign(seg.text)}
+            out = _event("content_block_delta",
+                         {"type": "content_block_delta", "index": index, "delta": delta})
+        return out + _event("content_block_stop", {"type": "content_block_stop", "index": index})
 
     def finish(self, plan: Plan) -> bytes:
         return _event(

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from simulator import reasoning
 from simulator.engine import Conversation, Message, Plan, Segment, Tool, ToolCall, ToolResult
 from simulator.formats.base import (
     IMAGE_TYPES,
@@ -232,6 +233,10 @@ def _content(raw: Any, at: str) -> tuple[str | None, list[dict[str, Any]]]:
                 "have one initialized field\n",
                 p_at,
             )
+        if "thoughtSignature" in fields and not reasoning.thought_signature_valid(
+            fields["thoughtSignature"]
+        ):
+            raise bad("Unable to submit request because Thought signature is not valid.", p_at)
         out.append(fields)
     return role if isinstance(role, str) else None, out
 
@@ -389,6 +394,14 @@ def _generation_config(body: dict[str, Any], conv: Conversation) -> None:
     seed = cfg.get("seed")
     if isinstance(seed, int):
         conv.seed = seed
+    thinking = cfg.get("thinkingConfig")
+    if isinstance(thinking, dict):
+        budget = thinking.get("thinkingBudget")
+        level = thinking.get("thinkingLevel")
+        if isinstance(budget, int) and not isinstance(budget, bool) and budget != 0:
+            conv.thinking = budget if budget > 0 else reasoning.EFFORT_BUDGET["medium"]
+        elif isinstance(level, str):
+            conv.thinking = reasoning.budget_for_effort(level.lower())
     mime = cfg.get("responseMimeType")
     schema = cfg.get(
         "responseJsonSchema", cfg.get("_responseJsonSchema", cfg.get("responseSchema"))
@@ -446,7 +459,10 @@ class GeminiFormat:
             _fields(setting, {"category", "threshold", "method"}, f"safety_settings[{k}]")
         model = req.path_model or ""
         stream = req.action == "streamGenerateContent"
-        return Parsed(model, stream, conv, {"sse": req.query.get("alt") == "sse"})
+        thinking = (body.get("generationConfig") or {}).get("thinkingConfig")
+        show = isinstance(thinking, dict) and thinking.get("includeThoughts") is True
+        return Parsed(model, stream, conv,
+                      {"sse": req.query.get("alt") == "sse", "include_thoughts": show})
 
     def render_error(self, err: ApiError) -> bytes:
         error: dict[str, Any] = {
@@ -501,20 +517,34 @@ class GeminiFormat:
         return [("x-goog-request-id", ctx.request_id)]
 
     def response(self, ctx: Context, plan: Plan) -> dict[str, Any]:
-        parts = [p for seg in plan.segments if (p := _part(seg)) is not None]
+        show = bool(ctx.options.get("include_thoughts"))
+        parts = [p for seg in plan.segments if (p := _part(seg, show)) is not None]
+        if plan.reasoning_tokens:
+            _sign_first_answer(parts, ctx.request_id)
         return _envelope(
             ctx,
             parts or [{"text": ""}],
             plan.prompt_tokens,
             plan.completion_tokens,
             FINISH[plan.finish],
+            plan.reasoning_tokens,
         )
 
     def encoder(self, ctx: Context) -> GeminiEncoder:
         return GeminiEncoder(ctx)
 
 
-def _part(seg: Segment) -> dict[str, Any] | None:
+def _sign_first_answer(parts: list[dict[str, Any]], nonce: str) -> None:
+    """Gemini puts the thought signature on the first part after the thoughts."""
+    for part in parts:
+        if not part.get("thought"):
+            part["thoughtSignature"] = reasoning.thought_signature(nonce)
+            return
+
+
+def _part(seg: Segment, show_thoughts: bool = False) -> dict[str, Any] | None:
+    if seg.kind == "thinking":
+        return {"text": seg.text, "thought": True} if show_thoughts else None
     if seg.kind == "text":
         return {"text": seg.text}
     if not seg.complete:
@@ -523,15 +553,18 @@ def _part(seg: Segment) -> dict[str, Any] | None:
 
 
 def _envelope(
-    ctx: Context, parts: list[dict[str, Any]], prompt: int, completion: int, finish: str | None
+    ctx: Context, parts: list[dict[str, Any]], prompt: int, completion: int, finish: str | None,
+    thoughts: int = 0,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
     if finish is not None:
         candidate["finishReason"] = finish
     candidate["index"] = 0
     usage: dict[str, Any] = {"promptTokenCount": prompt}
-    if completion:
-        usage["candidatesTokenCount"] = completion
+    if completion - thoughts:
+        usage["candidatesTokenCount"] = completion - thoughts
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
     usage["totalTokenCount"] = prompt + completion
     usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
     return {
@@ -550,6 +583,8 @@ class GeminiEncoder:
         self.sse = bool(ctx.options.get("sse"))
         self.prompt = 0
         self.emitted = 0
+        self.thoughts = 0
+        self.signed = False
         self.first = True
 
     def _frame(self, obj: dict[str, Any]) -> bytes:
@@ -567,17 +602,30 @@ class GeminiEncoder:
     def segment_start(self, index: int, seg: Segment) -> bytes:
         return b""
 
+    def _parts_frame(self, part: dict[str, Any]) -> bytes:
+        if self.thoughts and not self.signed and not part.get("thought"):
+            part["thoughtSignature"] = reasoning.thought_signature(self.ctx.request_id)
+            self.signed = True
+        return self._frame(
+            _envelope(self.ctx, [part], self.prompt, self.emitted, None, self.thoughts)
+        )
+
     def piece(self, index: int, seg: Segment, piece: str) -> bytes:
         self.emitted += 1
+        if seg.kind == "thinking":
+            self.thoughts += 1
+            if not piece or not self.ctx.options.get("include_thoughts"):
+                return b""
+            return self._parts_frame({"text": piece, "thought": True})
         if seg.kind != "text" or not piece:
             return b""  # function calls arrive whole, never as partial JSON
-        return self._frame(_envelope(self.ctx, [{"text": piece}], self.prompt, self.emitted, None))
+        return self._parts_frame({"text": piece})
 
     def segment_end(self, index: int, seg: Segment) -> bytes:
         part = _part(seg) if seg.kind == "tool" else None
         if part is None:
             return b""
-        return self._frame(_envelope(self.ctx, [part], self.prompt, self.emitted, None))
+        return self._parts_frame(part)
 
     def finish(self, plan: Plan) -> bytes:
         out = self._frame(
@@ -587,6 +635,7 @@ class GeminiEncoder:
                 plan.prompt_tokens,
                 plan.completion_tokens,
                 FINISH[plan.finish],
+                plan.reasoning_tokens,
             )
         )
         return out if self.sse else out + b"]"

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from simulator import reasoning
 from simulator.engine import Conversation, Message, Plan, Segment, Tool, ToolCall, ToolResult
 from simulator.formats.base import (
     IMAGE_TYPES,
@@ -432,6 +433,26 @@ def _response_format(body: dict[str, Any], conv: Conversation, messages: Any) ->
     )
 
 
+def _reasoning(body: dict[str, Any], conv: Conversation) -> None:
+    """`reasoning_effort` (OpenAI) or the `reasoning` object of open hosts -> a budget."""
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        if effort not in ("none", *reasoning.EFFORT_BUDGET):
+            raise bad(f"Invalid value: '{effort}'. Supported values are: 'none', 'minimal', "
+                      "'low', 'medium', 'high' and 'xhigh'.", "reasoning_effort",
+                      "invalid_value")
+        conv.thinking = reasoning.budget_for_effort(effort)
+    spec = body.get("reasoning")
+    if isinstance(spec, dict) and spec.get("enabled") is not False:
+        budget = spec.get("max_tokens")
+        if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
+            conv.thinking = budget
+        elif spec.get("effort") is not None:
+            conv.thinking = reasoning.budget_for_effort(spec.get("effort"))
+        else:
+            conv.thinking = reasoning.EFFORT_BUDGET["medium"]
+
+
 class OpenAIFormat:
     name = "openai"
     stream_content_type = "text/event-stream; charset=utf-8"
@@ -526,7 +547,13 @@ class OpenAIFormat:
                 "stream_options",
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
-        return Parsed(model, bool(stream), conv, {"include_usage": include_usage})
+        _reasoning(body, conv)
+        if body.get("parallel_tool_calls") is False:
+            conv.parallel_tools = False
+        # OpenAI itself never returns reasoning text (only its token count); open hosts do.
+        hidden = req.provider in STRICT_BY_DEFAULT
+        return Parsed(model, bool(stream), conv,
+                      {"include_usage": include_usage, "hidden_reasoning": hidden})
 
     def render_error(self, err: ApiError) -> bytes:
         kind = {
@@ -591,6 +618,9 @@ class OpenAIFormat:
         calls = [_tool_call(s) for s in plan.segments if s.kind == "tool"]
         if calls:
             message["tool_calls"] = calls
+        thinking = "".join(s.text for s in plan.segments if s.kind == "thinking")
+        if thinking and not ctx.options.get("hidden_reasoning"):
+            message["reasoning_content"] = thinking
         return {
             "id": ctx.request_id,
             "object": "chat.completion",
@@ -604,7 +634,7 @@ class OpenAIFormat:
                     "finish_reason": FINISH[plan.finish],
                 }
             ],
-            "usage": _usage(plan.prompt_tokens, plan.completion_tokens),
+            "usage": _usage(plan.prompt_tokens, plan.completion_tokens, plan.reasoning_tokens),
             "service_tier": "default",
             "system_fingerprint": "fp_simulator",
         }
@@ -621,14 +651,14 @@ def _tool_call(seg: Segment) -> dict[str, Any]:
     }
 
 
-def _usage(prompt: int, completion: int) -> dict[str, Any]:
+def _usage(prompt: int, completion: int, reasoning_tokens: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": reasoning_tokens,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -685,6 +715,10 @@ class OpenAIEncoder:
             return b""
         if seg.kind == "text":
             return self._chunk({"content": piece})
+        if seg.kind == "thinking":
+            if self.ctx.options.get("hidden_reasoning"):
+                return b""
+            return self._chunk({"reasoning_content": piece})
         return self._chunk(
             {"tool_calls": [{"index": self.tool_index, "function": {"arguments": piece}}]}
         )
@@ -703,7 +737,8 @@ class OpenAIEncoder:
                 "service_tier": "default",
                 "system_fingerprint": "fp_simulator",
                 "choices": [],
-                "usage": _usage(plan.prompt_tokens, plan.completion_tokens),
+                "usage": _usage(plan.prompt_tokens, plan.completion_tokens,
+                                plan.reasoning_tokens),
             }
             out += b"data: " + orjson.dumps(chunk) + b"\n\n"
         return out + b"data: [DONE]\n\n"

@@ -1,0 +1,62 @@
+"""A gateway and a simulator as in tests/gateway, with reasoning models added to the catalog.
+
+Each wire format has a reasoning model: an Anthropic model (thinking with signatures), a
+Gemini 2.5 model (thought signatures), OpenAI's o4-mini (hidden reasoning, counted tokens)
+and an open reasoning model on an OpenAI-compatible host (reasoning text).
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gateway.app import Gateway
+from tests.gateway.conftest import (  # noqa: F401  (fixtures used by this folder's tests)
+    PARAMS,
+    World,
+    default_models,
+    endpoint,
+    gateway_settings,
+    model,
+    publish_account,
+    publish_catalog,
+    publish_key,
+    sim,
+    simulator,
+)
+from tests.servers import serve_asgi
+
+REASONING_PARAMS = [*PARAMS, "reasoning", "include_reasoning", "parallel_tool_calls"]
+CLAUDE = "anthropic/claude-sonnet-4"
+GEMINI = "google/gemini-2.5-flash"
+O4 = "openai/o4-mini"
+R1 = "deepseek/deepseek-r1"
+REASONING_MODELS = [CLAUDE, GEMINI, O4, R1]
+
+
+def reasoning_models(sim_url: str) -> dict[str, Any]:
+    def thinking(model_id: str, *endpoints: dict[str, Any]) -> dict[str, Any]:
+        return {**model(model_id, *endpoints), "supported_parameters": REASONING_PARAMS}
+
+    def ep(*args: Any, **extra: Any) -> dict[str, Any]:
+        return endpoint(sim_url, *args, supported_parameters=REASONING_PARAMS, **extra)
+
+    return {
+        CLAUDE: thinking(CLAUDE, ep(21, "anthropic", "anthropic", "claude-sonnet-4",
+                                    "0.000003", "0.000015")),
+        GEMINI: thinking(GEMINI, ep(22, "google-ai-studio", "gemini", "gemini-2.5-flash",
+                                    "0.0000003", "0.0000025")),
+        O4: thinking(O4, ep(23, "openai", "openai", "o4-mini", "0.0000011", "0.0000044")),
+        R1: thinking(R1, ep(24, "deepinfra", "openai", "deepseek-r1", "0.0000005",
+                            "0.00000215")),
+    }
+
+
+@pytest.fixture
+def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
+    """A running gateway with the default and the reasoning models, $10 and one key."""
+    publish_catalog(redis_client, {**default_models(sim), **reasoning_models(sim)})
+    publish_account(redis_client)
+    key = publish_key(redis_client)
+    with serve_asgi(Gateway(gateway_settings())) as url:
+        yield World(url, sim, redis_client, key)
