@@ -14,3 +14,37 @@ def release_expired_holds() -> int:
     retries and a settle arriving late all release it once.
     """
     return release_expired(get_redis()).holds
+
+
+@shared_task(
+    name="billing.deliver_local_event",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def deliver_local_event(webhook_url: str, body: dict) -> int:  # type: ignore[type-arg]
+    """The local test checkout's webhook delivery, retried like Stripe retries; the endpoint
+    is idempotent by event id, so a delivery that landed but timed out is harmless."""
+    from billing.local_stripe import deliver
+
+    status = deliver(webhook_url, body)
+    if status >= 500:
+        raise OSError(f"webhook endpoint answered {status}")
+    return status
+
+
+@shared_task(name="billing.auto_top_up", ignore_result=True)
+def auto_top_up() -> int:
+    """Charge every account whose balance fell under its auto top-up threshold (once per
+    crossing, see billing/topup.py); returns how many were charged."""
+    from billing.topup import top_up_all
+
+    return top_up_all()
+
+
+@shared_task(name="billing.auto_top_up_account", ignore_result=True)
+def auto_top_up_account(user_id: int) -> None:
+    from billing.topup import maybe_top_up
+
+    maybe_top_up(user_id)

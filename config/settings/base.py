@@ -182,3 +182,17 @@ for _provider, _scope in (("github", ["user:email"]), ("google", ["profile", "em
             ],
             "SCOPE": _scope,
         }
+
+# --- Payments (billing/: Stripe Checkout, webhooks, auto top-up, BYOK) ------------------------
+# Without STRIPE_SECRET_KEY a local test checkout takes Stripe's place; it signs its events with
+# STRIPE_WEBHOOK_SECRET and posts them to the same webhook endpoint, so the same code path runs.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_local_test_checkout_not_secret")
+CREDITS_MAX_PURCHASE = env_int("CREDITS_MAX_PURCHASE", 10_000)
+# Fernet keys (comma-separated, newest first) that encrypt stored provider keys; the gateway
+# reads the same variable. The default is for development only.
+BYOK_ENCRYPTION_KEYS = env_list(
+    "BYOK_ENCRYPTION_KEYS", "ZGV2ZWxvcG1lbnQtb25seS1ieW9rLWtleS0wMDAwMDA="
+)
+BYOK_FREE_MONTHLY_USD = env_int("BYOK_FREE_MONTHLY_USD", 25_000)
+BYOK_FEE_PERCENT = env_int("BYOK_FEE_PERCENT", 5)
