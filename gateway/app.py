@@ -24,6 +24,7 @@ from gateway.http import (
     send_json,
 )
 from gateway.metering import Meter
+from gateway.presets import Presets
 from gateway.redis_client import Redis
 from gateway.upstream import new_session
 
@@ -41,6 +42,7 @@ class Gateway:
         self.redis: Redis | None = None
         self.auth = Authenticator(settings.auth_cache_seconds)
         self.catalog = Catalog(settings.catalog_check_seconds)
+        self.presets = Presets()
         self.completions: Completions | None = None
         self.rng = random.Random()
 
@@ -93,6 +95,7 @@ class Gateway:
         try:
             raw = await read_body(receive, self.settings.max_body_bytes)
             caller = await self.auth.authenticate(self.redis, header(scope, b"authorization"))
+            raw = await self.presets.apply(raw, self.redis, caller.account.user_id)
             req = request_mod.parse(raw, legacy=legacy)
             snapshot = await self.catalog.refresh(self.redis)
             plan = routing.plan(snapshot, req, caller.account, self.rng)
