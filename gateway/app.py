@@ -26,6 +26,8 @@ from gateway.http import (
 from gateway.metering import Meter
 from gateway.presets import Presets
 from gateway.redis_client import Redis
+from gateway.surface import Translator, preflight
+from gateway.surfaces import SURFACES
 from gateway.upstream import new_session
 
 log = logging.getLogger("gateway")
@@ -53,6 +55,16 @@ class Gateway:
         if scope["type"] != "http":
             return
         path = scope["path"]
+        if scope["method"] == "OPTIONS" and (path in ROUTES or path in SURFACES):
+            await preflight(send)
+            return
+        if path in SURFACES:
+            if scope["method"] != "POST":
+                await send_error(send, GatewayError(405, f"{path} accepts POST only"))
+                return
+            translator = SURFACES[path](send)
+            await self.complete(scope, receive, translator, False, translator)
+            return
         legacy = ROUTES.get(path)
         if legacy is not None:
             if scope["method"] != "POST":
@@ -83,7 +95,8 @@ class Gateway:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def complete(self, scope: Scope, receive: Receive, send: Send, legacy: bool) -> None:
+    async def complete(self, scope: Scope, receive: Receive, send: Send, legacy: bool,
+                       translator: Translator | None = None) -> None:
         assert self.redis is not None and self.completions is not None, "not started"
         started = False
 
@@ -94,7 +107,13 @@ class Gateway:
 
         try:
             raw = await read_body(receive, self.settings.max_body_bytes)
-            caller = await self.auth.authenticate(self.redis, header(scope, b"authorization"))
+            if translator is None:
+                authorization = header(scope, b"authorization")
+            else:
+                # Another API surface: its own auth header, its body as a chat request.
+                authorization = translator.authorization(dict(scope["headers"]))
+                raw = translator.chat_request(raw)
+            caller = await self.auth.authenticate(self.redis, authorization)
             raw = await self.presets.apply(raw, self.redis, caller.account.user_id)
             req = request_mod.parse(raw, legacy=legacy)
             snapshot = await self.catalog.refresh(self.redis)
