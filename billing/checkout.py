@@ -79,5 +79,3 @@ def pay_locally(purchase: Purchase, webhook_url: str) -> None:
 
 def receipt_lines(purchase: Purchase) -> list[tuple[str, Decimal]]:
     return [("Credits", purchase.credits), ("Card processing fee", purchase.fee)]
-
-

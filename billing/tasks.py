@@ -37,10 +37,14 @@ def deliver_local_event(webhook_url: str, body: dict) -> int:  # type: ignore[ty
 @shared_task(name="billing.auto_top_up", ignore_result=True)
 def auto_top_up() -> int:
     """Charge every account whose balance fell under its auto top-up threshold (once per
-    crossing, see billing/topup.py); returns how many were charged."""
+    crossing, see billing/topup.py), then send the low-balance e-mails that are due; returns
+    how many accounts were charged."""
+    from billing.alerts import send_low_balance_emails
     from billing.topup import top_up_all
 
-    return top_up_all()
+    charged = top_up_all()
+    send_low_balance_emails()
+    return charged
 
 
 @shared_task(name="billing.auto_top_up_account", ignore_result=True)

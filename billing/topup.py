@@ -38,11 +38,14 @@ def _crossing_key(profile: BillingProfile) -> str:
 
 
 def maybe_top_up(user_id: int) -> Purchase | None:
-    """Charge the saved card if the balance is under the threshold; the purchase, if one was
-    charged by this call."""
+    """Charge the saved card if the balance is under the threshold; the purchase this call
+    charged (or tried to charge: see its status), None when nothing was due."""
     profile = BillingProfile.objects.filter(user_id=user_id, auto_topup=True).first()
     if profile is None or not profile.has_card:
         return None
+    # The crossing's name is read before the balance: a caller that reads the balance after a
+    # top-up committed sees it, and one that read it before names the same crossing.
+    key = _crossing_key(profile)
     if available(user_id) >= profile.topup_threshold:
         return None
     try:
@@ -50,7 +53,6 @@ def maybe_top_up(user_id: int) -> Purchase | None:
     except fees.AmountError as error:
         _failed(profile, str(error))
         return None
-    key = _crossing_key(profile)
     try:
         with transaction.atomic():
             purchase = Purchase.objects.create(
@@ -114,12 +116,29 @@ def _failed(profile: BillingProfile, reason: str) -> None:
 def top_up_all() -> int:
     """The beat task's sweep: every account with auto top-up on; returns how many charged."""
     charged = 0
-    for user_id in BillingProfile.objects.filter(auto_topup=True).exclude(
-        payment_method_id=""
-    ).values_list("user_id", flat=True):
+    for user_id in (
+        BillingProfile.objects.filter(auto_topup=True)
+        .exclude(payment_method_id="")
+        .values_list("user_id", flat=True)
+    ):
         try:
             if maybe_top_up(user_id) is not None:
                 charged += 1
         except Exception:  # one account's trouble must not stop the others' top-ups
             log.exception("auto top-up of user %s failed", user_id)
     return charged
+
+
+def after_usage(user_ids: set[int]) -> None:
+    """The metering path, inside its transaction: once it commits, check the accounts it
+    charged that have auto top-up on (one query; the check itself runs on a worker)."""
+    due = list(
+        BillingProfile.objects.filter(user_id__in=user_ids, auto_topup=True)
+        .exclude(payment_method_id="")
+        .values_list("user_id", flat=True)
+    )
+    if due:
+        from billing.tasks import auto_top_up_account
+
+        for user_id in due:
+            transaction.on_commit(lambda u=user_id: auto_top_up_account.delay(u))

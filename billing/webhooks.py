@@ -166,9 +166,7 @@ def _reverse(event_type: str, obj: dict[str, Any]) -> bool:
     if event_type == "charge.refunded":
         kind = Reversal.Kind.REFUND
         refunded = min(Decimal(int(obj.get("amount_refunded") or 0)) / CENTS, purchase.credits)
-        already = sum(
-            (r.amount for r in purchase.reversals.filter(kind=kind)), start=Decimal(0)
-        )
+        already = sum((r.amount for r in purchase.reversals.filter(kind=kind)), start=Decimal(0))
         amount = min(refunded - already, room)
         reference = f"refund:{obj['id']}:{int(obj.get('amount_refunded') or 0)}"
         memo = f"Refund of {purchase.number}"

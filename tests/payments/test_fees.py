@@ -22,7 +22,11 @@ from billing import fees
 )
 def test_quote_adds_the_card_fee(credits: str, fee: str, total: str) -> None:
     quote = fees.quote(Decimal(credits))
-    assert (quote.credits, quote.fee, quote.total) == (Decimal(credits), Decimal(fee), Decimal(total))
+    assert (quote.credits, quote.fee, quote.total) == (
+        Decimal(credits),
+        Decimal(fee),
+        Decimal(total),
+    )
 
 
 def test_minimum_and_maximum(settings) -> None:

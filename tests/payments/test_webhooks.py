@@ -28,7 +28,9 @@ def test_completed_checkout_credits_the_credits_not_the_fee(signed_in, buyer, se
     purchase.refresh_from_db()
     assert purchase.status == "paid" and purchase.payment_intent_id == "pi_1"
     row = LedgerEntry.objects.get(user=buyer)
-    assert row.kind == "purchase" and row.idempotency_key == f"stripe:{purchase.checkout_session_id}"
+    assert (
+        row.kind == "purchase" and row.idempotency_key == f"stripe:{purchase.checkout_session_id}"
+    )
     stored = StripeEvent.objects.get()
     assert stored.type == "checkout.session.completed" and stored.status == "processed"
     assert json.loads(stored.payload)["data"]["object"]["id"] == purchase.checkout_session_id
@@ -168,5 +170,7 @@ def test_someone_elses_checkout_is_404(signed_in, client, buyer):
     eve = User.objects.create_user("eve", email="eve@example.com", password="x" * 12)
     client.force_login(eve)
     assert client.get(purchase.checkout_url).status_code == 404
-    assert client.get(f"/credits/success?session_id={purchase.checkout_session_id}").status_code == 404
+    assert (
+        client.get(f"/credits/success?session_id={purchase.checkout_session_id}").status_code == 404
+    )
     assert client.get(f"/credits/purchases/{purchase.pk}/status").status_code == 404
