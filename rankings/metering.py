@@ -37,6 +37,7 @@ import redis
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, transaction
 
+from billing.ledger import record_usage
 from rankings.models import DeadLetter, Generation
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,8 @@ def _insert(generations: list[Generation], dead: list[DeadLetter]) -> BatchResul
         # Idempotent by primary key: a re-delivered event (or one stored by another consumer
         # that claimed it) is skipped by ON CONFLICT DO NOTHING.
         Generation.objects.bulk_create(generations, ignore_conflicts=True)
+        # The usage charge commits with its generation, once per generation id.
+        record_usage((g.user_id, g.id, g.cost) for g in generations)
         DeadLetter.objects.bulk_create(dead, ignore_conflicts=True)
     return BatchResult(generations=len(generations), dead=len(dead))
 
