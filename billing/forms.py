@@ -7,8 +7,6 @@ from django import forms
 from billing import fees
 from billing.models import BillingProfile
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
-
 
 class BuyForm(forms.Form):
     amount = forms.CharField(
@@ -28,9 +26,12 @@ class BuyForm(forms.Form):
 
 class AutoTopUpForm(forms.ModelForm):
     topup_threshold = forms.DecimalField(
-        label="When my balance falls below (USD)", min_value=Decimal(0), **MONEY
+        label="When my balance falls below (USD)",
+        min_value=Decimal(0),
+        max_digits=12,
+        decimal_places=2,
     )
-    topup_amount = forms.DecimalField(label="Buy this much (USD)", **MONEY)
+    topup_amount = forms.DecimalField(label="Buy this much (USD)", max_digits=12, decimal_places=2)
 
     class Meta:
         model = BillingProfile
@@ -56,7 +57,8 @@ class LowBalanceForm(forms.ModelForm):
         required=False,
         min_value=Decimal(0),
         help_text="A banner on every page; leave empty for no warning.",
-        **MONEY,
+        max_digits=12,
+        decimal_places=2,
     )
 
     class Meta:

@@ -60,21 +60,23 @@ def create_checkout_session(
     if not live():
         session_id = local_stripe.new_id("cs")
         return Session(session_id, reverse("local_checkout", args=[session_id]))
-    session = stripe.checkout.Session.create(
-        mode="payment",
-        line_items=[
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
             _line("Credits", credits_cents),
             _line("Card processing fee (5.5%, min $0.80)", fee_cents),
         ],
-        client_reference_id=str(purchase_id),
-        customer_email=email or None,
-        metadata=metadata,
+        "client_reference_id": str(purchase_id),
+        "metadata": metadata,
         # Copied to the payment, so refunds and disputes name the purchase they reverse.
-        payment_intent_data={"metadata": metadata},
-        success_url=success_url + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=cancel_url,
-        idempotency_key=f"checkout-{purchase_id}",
-        **_key(),
+        "payment_intent_data": {"metadata": metadata},
+        "success_url": success_url + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": cancel_url,
+    }
+    if email:
+        params["customer_email"] = email
+    session = stripe.checkout.Session.create(
+        idempotency_key=f"checkout-{purchase_id}", **params, **_key()
     )
     return Session(session.id, session.url or "")
 
@@ -93,11 +95,11 @@ def create_setup_session(
     if not live():
         return Session(local_stripe.new_id("cs"), reverse("local_card"))
     if not customer_id:
+        details: dict[str, Any] = {"metadata": {"user_id": str(user_id)}}
+        if email:
+            details["email"] = email
         customer = stripe.Customer.create(
-            email=email or None,
-            metadata={"user_id": str(user_id)},
-            idempotency_key=f"customer-{user_id}",
-            **_key(),
+            idempotency_key=f"customer-{user_id}", **details, **_key()
         )
         customer_id = customer.id
     session = stripe.checkout.Session.create(
@@ -117,14 +119,14 @@ def saved_card(session_id: str) -> Card:
     session = stripe.checkout.Session.retrieve(
         session_id, expand=["setup_intent.payment_method"], **_key()
     )
-    intent = session.setup_intent
-    method = intent.payment_method  # type: ignore[union-attr]
-    card = method.card  # type: ignore[union-attr]
+    # Expanded objects: the library types them as "id or object".
+    method: Any = getattr(session.setup_intent, "payment_method", None)
+    card: Any = getattr(method, "card", None)
     return Card(
         customer_id=str(session.customer),
-        payment_method_id=method.id,  # type: ignore[union-attr]
-        brand=card.brand,
-        last4=card.last4,
+        payment_method_id=str(getattr(method, "id", "")),
+        brand=str(getattr(card, "brand", "")),
+        last4=str(getattr(card, "last4", "")),
     )
 
 
@@ -151,10 +153,10 @@ def charge_off_session(
 ) -> Charge:
     """Charge a saved card without the person present (auto top-up)."""
     if not live():
-        intent = f"pi_local_topup_{purchase_id}"
+        local_intent = f"pi_local_topup_{purchase_id}"
         if payment_method_id.startswith("pm_declines"):
-            return Charge(intent, False, "Your card was declined.")
-        return Charge(intent, True)
+            return Charge(local_intent, False, "Your card was declined.")
+        return Charge(local_intent, True)
     try:
         intent = stripe.PaymentIntent.create(
             amount=total_cents,
@@ -168,8 +170,8 @@ def charge_off_session(
             **_key(),
         )
     except stripe.CardError as error:
-        payment_intent = (error.error.payment_intent or {}) if error.error else {}
-        return Charge(str(payment_intent.get("id", "")), False, error.user_message or str(error))
+        failed: Any = getattr(error.error, "payment_intent", None) or {}
+        return Charge(str(failed.get("id", "")), False, error.user_message or str(error))
     return Charge(
         intent.id,
         intent.status == "succeeded",

@@ -1,5 +1,7 @@
 """Periodic billing jobs (scheduled in config/beat.py)."""
 
+from typing import Any
+
 from celery import shared_task
 
 from billing.holds import release_expired
@@ -23,7 +25,7 @@ def release_expired_holds() -> int:
     retry_backoff=True,
     max_retries=8,
 )
-def deliver_local_event(webhook_url: str, body: dict) -> int:  # type: ignore[type-arg]
+def deliver_local_event(webhook_url: str, body: dict[str, Any]) -> int:
     """The local test checkout's webhook delivery, retried like Stripe retries; the endpoint
     is idempotent by event id, so a delivery that landed but timed out is harmless."""
     from billing.local_stripe import deliver

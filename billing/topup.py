@@ -11,6 +11,7 @@ name. A declined card fails the crossing; saving another card starts a new one.
 
 import logging
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -141,4 +142,4 @@ def after_usage(user_ids: set[int]) -> None:
         from billing.tasks import auto_top_up_account
 
         for user_id in due:
-            transaction.on_commit(lambda u=user_id: auto_top_up_account.delay(u))
+            transaction.on_commit(partial(auto_top_up_account.delay, user_id))

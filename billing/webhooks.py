@@ -184,7 +184,7 @@ def _reverse(event_type: str, obj: dict[str, Any]) -> bool:
         LedgerEntry.Kind.REFUND,
         reference,
         memo=memo,
-        reference=purchase.payment_intent_id,
+        reference=purchase.payment_intent_id or "",
     )
     purchase.reversed += amount
     purchase.save(update_fields=["reversed"])

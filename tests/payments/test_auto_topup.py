@@ -68,7 +68,7 @@ def test_each_new_crossing_charges_again(buyer):
     ledger.post(buyer.pk, Decimal("6"), "promo", "welcome")
     assert topup.maybe_top_up(buyer.pk) is None  # above the threshold
     ledger.record_usage([(buyer.pk, "gen-a", Decimal("2"))])
-    assert topup.maybe_top_up(buyer.pk).status == "paid"
+    assert paid(topup.maybe_top_up(buyer.pk))
     assert topup.maybe_top_up(buyer.pk) is None
     ledger.record_usage([(buyer.pk, "gen-b", Decimal("21"))])
     assert topup.top_up_all() == 1
@@ -84,6 +84,7 @@ def test_a_declined_card_fails_once_is_shown_and_emailed(
     ledger.post(buyer.pk, Decimal("1"), "promo", "welcome")
     with django_capture_on_commit_callbacks(execute=True):
         failed = topup.maybe_top_up(buyer.pk)
+    assert failed is not None
     assert failed.status == "failed" and "declined" in failed.failure
     for _ in range(3):  # retries of the same crossing charge nothing more
         topup.top_up_all()
@@ -95,7 +96,7 @@ def test_a_declined_card_fails_once_is_shown_and_emailed(
 
     # A new card is a new attempt for the same low balance.
     signed_in.post("/credits/test-card", {"number": "4242 4242 4242 4242"})
-    assert topup.maybe_top_up(buyer.pk).status == "paid"
+    assert paid(topup.maybe_top_up(buyer.pk))
     assert available(buyer) == Decimal("21")
     assert "Auto top-up failed" not in signed_in.get("/credits").content.decode()
 
@@ -122,3 +123,7 @@ def test_auto_topup_needs_a_card_and_a_buyable_amount(
     # Saving it with a balance already under the threshold tops up at once.
     assert Purchase.objects.get().status == "paid"
     assert available(buyer) == Decimal("20")
+
+
+def paid(purchase: Purchase | None) -> bool:
+    return purchase is not None and purchase.status == "paid"
