@@ -102,6 +102,8 @@ class Endpoint:
     supported_parameters: frozenset[str]
     may_train: bool
     can_abort: bool
+    quantization: str | None = None
+    retains_prompts: bool = False
 
     @classmethod
     def parse(cls, model_id: str, raw: dict[str, Any], context_length: int) -> "Endpoint":
@@ -125,6 +127,8 @@ class Endpoint:
             supported_parameters=frozenset(raw.get("supported_parameters") or ()),
             may_train=bool(policy.get("training")),
             can_abort=raw.get("can_abort") is not False,
+            quantization=raw.get("quantization") or None,
+            retains_prompts=bool(policy.get("retains_prompts")),
         )
 
 

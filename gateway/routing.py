@@ -1,11 +1,25 @@
-"""Which endpoints may serve a request, and in what order to try them.
+"""Which endpoints may serve a request, and in what order to try them (reference §6.3).
 
-One function, `plan`, from the request, the caller's account and the catalog snapshot to the
-list of (model, endpoints-in-order) attempts. Live health will join the ordering later.
+One function, `plan`, from the request, the caller's account, the catalog snapshot and the
+live endpoint statistics (`gateway.stats.View`) to the list of (model, endpoints-in-order)
+attempts:
+
+1. filter: variant and tier admission, then each filter that can remove an endpoint, with
+   the endpoint's tag and the filter's name kept for an actionable 404;
+2. split into stable endpoints and recently failing ones (significant failures in the last
+   30 s, see gateway/stats.py): failing ones go last, so they are tried again only when
+   everything else failed, until their failures age out of the window;
+3. order the stable ones: by `sort` (price, or the live throughput/latency percentiles), or
+   by default pick the first at random weighted by 1/price² and follow by ascending price;
+   `preferred_min_throughput`/`preferred_max_latency` move the endpoints that miss them
+   behind those that meet them, never out;
+4. `order` / `allow_fallbacks`; then `with_retries` adds a small retry budget: a failure
+   before the first byte is tried again on the stable endpoints (charged once all the same).
 """
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +27,23 @@ from gateway.auth import Account
 from gateway.catalog import Endpoint, Model, Snapshot
 from gateway.errors import GatewayError, bad_request
 from gateway.request import ChatRequest
+from gateway.stats import PERCENTILES, Live, View
 
 TIERS = {"priority": "priority", "fast": "priority", "flex": "flex"}
 MILLION = Decimal(1_000_000)
+SORTS = ("price", "throughput", "latency", "exacto")
+# Extra attempts after every stable endpoint was tried once: with three endpoints failing 20%
+# of the time, one pass succeeds 99.2% of the time, two more tries take it above 99.9%.
+RETRY_BUDGET = 2
+EMPTY_VIEW = View()
+
+Attempt = tuple[Model, str | None, list[Endpoint]]
+
+
+@dataclass(frozen=True)
+class Excluded:
+    tag: str
+    filter: str
 
 
 def _names(value: Any, field: str) -> list[str]:
@@ -58,23 +86,52 @@ def _weighted_first(endpoints: list[Endpoint], rng: random.Random) -> list[Endpo
     return [first] + [e for e in by_price if e is not first]
 
 
-def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Account,
-              prefs: dict[str, Any]) -> tuple[list[Endpoint], list[str]]:
-    """The endpoints that pass every filter, and the names of the filters that removed some."""
-    order = _names(prefs.get("order"), "order")
+def _filter(ep: Endpoint, req: ChatRequest, account: Account, prefs: dict[str, Any],
+            used: set[str]) -> str | None:
+    """The name of the first filter that removes this endpoint (reference §2 names), or None."""
+    if ep.context_length and req.prompt_tokens >= ep.context_length:
+        return "context_length"
+    if ep.max_prompt_tokens and req.prompt_tokens > ep.max_prompt_tokens:
+        return "context_length"
+    limit = ep.max_completion_tokens
+    if req.max_tokens and limit and req.max_tokens > limit:
+        return "max_tokens"
+    if account.allow and ep.provider not in account.allow:
+        return "allowed_providers"
     only = _names(prefs.get("only"), "only")
+    if only and not any(matches(ep, s) for s in only):
+        return "allowed_providers"
     ignore = _names(prefs.get("ignore"), "ignore") + [s.lower() for s in account.ignore]
+    if any(matches(ep, s) or ep.provider == s for s in ignore):
+        return "ignored_providers"
+    if (account.deny_training or prefs.get("data_collection") == "deny") and ep.may_train:
+        return "data_policy:training"
+    if prefs.get("data_collection") == "deny" and ep.retains_prompts:
+        return "data_policy:retention"
+    if prefs.get("zdr") is True and ep.retains_prompts:
+        return "data_policy:zdr"
+    quantizations = _names(prefs.get("quantizations"), "quantizations")
+    if quantizations and (ep.quantization or "unknown") not in quantizations:
+        return "quantization"
+    max_price = prefs.get("max_price")
+    if isinstance(max_price, dict) and _over_price(ep, max_price):
+        return "max_price"
+    if prefs.get("require_parameters") is True and ep.supported_parameters \
+            and not _supports(ep, used):
+        return "require_parameters"
+    return None
+
+
+def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Account,
+              prefs: dict[str, Any]) -> tuple[list[Endpoint], list[Excluded]]:
+    """The endpoints that pass every filter, and which filter removed each of the others."""
+    named = _names(prefs.get("order"), "order") + _names(prefs.get("only"), "only")
     tier = req.body.get("service_tier")
     tier = tier if isinstance(tier, str) else None
-    deny_training = account.deny_training or prefs.get("data_collection") == "deny"
-    max_price = prefs.get("max_price")
-    if not isinstance(max_price, dict):
-        max_price = {}
-    require = prefs.get("require_parameters") is True
     used = {k for k, v in req.body.items() if v is not None}
 
     kept: list[Endpoint] = []
-    excluded: set[str] = set()
+    excluded: list[Excluded] = []
     for ep in model.endpoints:
         is_free_variant = ep.variant == "free"
         if variant == "free":
@@ -82,44 +139,20 @@ def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Acco
                 continue
         elif is_free_variant or (ep.variant is not None and ep.variant != variant):
             continue
-        if not _tier_admitted(ep, variant, tier, order + only):
+        if not _tier_admitted(ep, variant, tier, named):
             continue
-        if ep.context_length and req.prompt_tokens >= ep.context_length:
-            excluded.add("context_length")
-            continue
-        if ep.max_prompt_tokens and req.prompt_tokens > ep.max_prompt_tokens:
-            excluded.add("context_length")
-            continue
-        limit = ep.max_completion_tokens
-        if req.max_tokens and limit and req.max_tokens > limit:
-            excluded.add("max_tokens")
-            continue
-        if account.allow and ep.provider not in account.allow:
-            excluded.add("allowed_providers")
-            continue
-        if only and not any(matches(ep, s) for s in only):
-            excluded.add("allowed_providers")
-            continue
-        if any(matches(ep, s) or ep.provider == s for s in ignore):
-            excluded.add("allowed_providers")
-            continue
-        if deny_training and ep.may_train:
-            excluded.add("data_policy:training")
-            continue
-        if _over_price(ep, max_price):
-            excluded.add("max_price")
-            continue
-        if require and ep.supported_parameters and not _supports(ep, used):
-            excluded.add("require_parameters")
-            continue
-        kept.append(ep)
+        reason = _filter(ep, req, account, prefs, used)
+        if reason is None:
+            kept.append(ep)
+        else:
+            excluded.append(Excluded(ep.tag, reason))
     # Soft preference: tools and structured outputs go where they are supported, if anywhere.
     for param in ("tools", "response_format"):
         if param in used:
             able = [e for e in kept if param in e.supported_parameters]
             if able:
                 kept = able
-    return kept, sorted(excluded)
+    return kept, excluded
 
 
 def _supports(ep: Endpoint, used: set[str]) -> bool:
@@ -143,19 +176,84 @@ def _over_price(ep: Endpoint, max_price: dict[str, Any]) -> bool:
     return False
 
 
-def _order(endpoints: list[Endpoint], variant: str | None, prefs: dict[str, Any],
-           rng: random.Random) -> list[Endpoint]:
-    order = _names(prefs.get("order"), "order")
+# -- ordering by live statistics --------------------------------------------------------------
+
+def _cutoffs(value: Any, field: str) -> dict[str, float]:
+    """`preferred_*`: a number (applies to p50) or an object of percentiles."""
+    if value is None:
+        return {}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"p50": float(value)}
+    if isinstance(value, dict) and value and all(
+        k in PERCENTILES and isinstance(v, int | float) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        return {k: float(v) for k, v in value.items()}
+    raise bad_request(f"'provider.{field}' must be a number or an object of p50, p75, p90, p99")
+
+
+def _meets(live: Live, min_tps: dict[str, float], max_latency_s: dict[str, float]) -> bool:
+    """An endpoint without figures is not known to miss a preference, so it keeps its place."""
+    if min_tps and live.throughput is not None and any(
+        live.throughput[p] < cut for p, cut in min_tps.items()
+    ):
+        return False
+    return not (max_latency_s and live.ttft is not None and any(
+        live.ttft[p] / 1000 > cut for p, cut in max_latency_s.items()
+    ))
+
+
+def _by_live(endpoints: list[Endpoint], by: str, view: View) -> list[Endpoint]:
+    """Sorted by p50 throughput (descending) or time to first token (ascending), price breaking
+    ties. Endpoints without recent figures come first: one request measures them, and an
+    endpoint that is never tried would never get figures."""
+    def key(ep: Endpoint) -> tuple[int, float, Decimal]:
+        live = view[ep.id]
+        figures = live.throughput if by == "throughput" else live.ttft
+        if figures is None:
+            return (0, 0.0, ep.pricing.blended)
+        value = -figures["p50"] if by == "throughput" else figures["p50"]
+        return (1, value, ep.pricing.blended)
+    return sorted(endpoints, key=key)
+
+
+def _sort_of(prefs: dict[str, Any], variant: str | None) -> tuple[str | None, str]:
     sort = prefs.get("sort")
+    partition = "model"
     if isinstance(sort, dict):
+        partition = sort.get("partition") or "model"
+        if partition not in ("model", "none"):
+            raise bad_request("'provider.sort.partition' must be \"model\" or \"none\"")
         sort = sort.get("by")
-    if variant == "floor":
-        sort = sort or "price"
-    if sort in ("price", "throughput", "latency", "exacto"):
-        # Without live statistics yet, every sort falls back to price.
-        ranked = sorted(endpoints, key=lambda e: e.pricing.blended)
-    else:
-        ranked = _weighted_first(endpoints, rng)
+    if sort is not None and sort not in SORTS:
+        raise bad_request(f"'provider.sort' must be one of {', '.join(SORTS)}")
+    if sort is None and variant == "nitro":
+        sort = "throughput"
+    if sort is None and variant == "floor":
+        sort = "price"
+    return sort, partition
+
+
+def _order(endpoints: list[Endpoint], variant: str | None, prefs: dict[str, Any],
+           rng: random.Random, view: View) -> list[Endpoint]:
+    order = _names(prefs.get("order"), "order")
+    sort, _ = _sort_of(prefs, variant)
+    min_tps = _cutoffs(prefs.get("preferred_min_throughput"), "preferred_min_throughput")
+    max_latency = _cutoffs(prefs.get("preferred_max_latency"), "preferred_max_latency")
+    stable = [e for e in endpoints if not view[e.id].failing]
+    failing = sorted((e for e in endpoints if view[e.id].failing),
+                     key=lambda e: e.pricing.blended)
+    preferred = [e for e in stable if _meets(view[e.id], min_tps, max_latency)]
+    others = [e for e in stable if e not in preferred]
+
+    def arrange(group: list[Endpoint], weighted: bool) -> list[Endpoint]:
+        if sort in ("throughput", "latency"):
+            return _by_live(group, sort, view)
+        if sort is not None or not weighted:
+            return sorted(group, key=lambda e: e.pricing.blended)
+        return _weighted_first(group, rng)
+
+    ranked = arrange(preferred, True) + arrange(others, False) + failing
     if order:
         first = [e for slug in order for e in ranked if matches(e, slug) or e.tag == slug]
         first = list(dict.fromkeys(first))
@@ -166,27 +264,76 @@ def _order(endpoints: list[Endpoint], variant: str | None, prefs: dict[str, Any]
     return ranked
 
 
+def with_retries(attempts: list[Attempt], view: View | None = None,
+                 budget: int = RETRY_BUDGET) -> list[Attempt]:
+    """Each model's stable endpoints in order, then `budget` more tries over them, then its
+    recently failing ones: a failure before the first byte is retried within the budget."""
+    view = EMPTY_VIEW if view is None else view
+    out: list[Attempt] = []
+    for model, variant, ranked in attempts:
+        stable = [e for e in ranked if not view[e.id].failing] or ranked[:1]
+        retries = [stable[i % len(stable)] for i in range(budget)]
+        out.append((model, variant, stable + retries + [e for e in ranked if e not in stable]))
+    return out
+
+
+def _global_sort(attempts: list[Attempt], prefs: dict[str, Any], view: View) -> list[Attempt]:
+    """`partition: "none"`: one order over the endpoints of every listed model."""
+    sort, _ = _sort_of(prefs, None)
+    pairs = [(model, variant, ep) for model, variant, eps in attempts
+             for ep in dict.fromkeys(eps)]
+    endpoints = [ep for _, _, ep in pairs]
+    if sort in ("throughput", "latency"):
+        ordered = _by_live(endpoints, sort, view)
+    else:
+        ordered = sorted(endpoints, key=lambda e: e.pricing.blended)
+    owner = {id(ep): (model, variant) for model, variant, ep in pairs}
+    return [(*owner[id(ep)], [ep]) for ep in ordered]
+
+
 def plan(snapshot: Snapshot, req: ChatRequest, account: Account,
-         rng: random.Random | None = None) -> list[tuple[Model, str | None, list[Endpoint]]]:
+         rng: random.Random | None = None, view: View | None = None) -> list[Attempt]:
     rng = rng or random.Random()
+    view = EMPTY_VIEW if view is None else view
     prefs = req.provider
     resolved = [snapshot.resolve(requested) for requested in req.models]
-    attempts = []
-    excluded_by: set[str] = set()
+    attempts: list[Attempt] = []
+    excluded: list[Excluded] = []
     for model, variant in resolved:
-        endpoints, excluded = _eligible(model, variant, req, account, prefs)
-        excluded_by.update(excluded)
+        endpoints, removed = _eligible(model, variant, req, account, prefs)
+        excluded.extend(removed)
         if endpoints:
-            attempts.append((model, variant, _order(endpoints, variant, prefs, rng)))
+            attempts.append((model, variant, _order(endpoints, variant, prefs, rng, view)))
     if not attempts:
-        names = ", ".join(req.models)
-        reason = f" (excluded by: {', '.join(sorted(excluded_by))})" if excluded_by else ""
-        raise GatewayError(
-            404,
-            f"No endpoints found for {names} matching your request and provider preferences"
-            f"{reason}.",
-            {"error_type": "not_found", "availability": {
-                "code": "no_endpoints", "retryable": False, "requested_models": req.models,
-                "excluded_by": sorted(excluded_by), "docs_url": "/api/v1/models"}},
-        )
+        raise no_endpoints(req.models, excluded)
+    sort = prefs.get("sort")
+    if isinstance(sort, dict) and sort.get("partition") == "none" and len(attempts) > 1:
+        attempts = _global_sort(attempts, prefs, view)
     return attempts
+
+
+def no_endpoints(models: list[str], excluded: list[Excluded]) -> GatewayError:
+    """The actionable 404: which filter removed which endpoint, by tag."""
+    names = ", ".join(models)
+    filters = sorted({x.filter for x in excluded})
+    if excluded:
+        detail = "; ".join(f"{x.tag} by {x.filter}" for x in excluded)
+        message = (f"No endpoints found for {names} matching your request and provider "
+                   f"preferences. Excluded: {detail}.")
+    else:
+        message = f"No endpoints found for {names}."
+    code = "no_endpoints"
+    if filters and all(f.startswith("data_policy") for f in filters):
+        code = "privacy_restricted"
+    elif filters:
+        code = "constraint_filtered"
+    by_endpoint = [{"tag": x.tag, "filter": x.filter} for x in excluded]
+    return GatewayError(404, message, {
+        "error_type": "not_found",
+        "excluded_endpoints": by_endpoint,
+        "availability": {
+            "code": code, "retryable": False, "retry_after": None, "requested_models": models,
+            "affected_providers": sorted({x.tag for x in excluded}) or None,
+            "excluded_by": filters, "excluded_endpoints": by_endpoint,
+            "fallback_models": [], "docs_url": "/api/v1/models"},
+    })

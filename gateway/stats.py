@@ -1,0 +1,321 @@
+"""Live endpoint statistics: recorded per attempt, shared through Redis, read by the router.
+
+Recording is cheap on the request path: `record` only bumps in-process counters; a background
+flush writes them to Redis a few times a second (one pipelined burst for all endpoints), so
+every worker's observations end up in the same keys and survive restarts. The router reads a
+`View` refreshed from Redis at most once a second, also in the background: a request never
+waits on statistics.
+
+Keys (docs/gateway-state.md, "Live endpoint statistics"; names in `gateway.keys`-style
+helpers below):
+- `gw:epstats:<id>:m:<unix minute>` hash, 2 h: `n`, `fail`, `e:<kind>`, and histograms
+  `t:<bin>` (time to first token), `l:<bin>` (latency), `p:<bin>` (throughput).
+- `gw:epstats:<id>:s:<unix second // 10>` hash, 2 min: `n`, `fail` (the 30-second health).
+- `gw:epstats:<id>:d:<unix day>` hash, 32 days: `<hour>:n`, `<hour>:fail`, `<hour>:ttft`
+  (sum of ms), `<hour>:ttft_n`: per-hour uptime and mean latency for pages and charts.
+- `gw:epstats:active` sorted set: endpoint id scored by the last time it was recorded.
+
+Histograms use logarithmic bins (15% wide), so a percentile is exact to within ~7%, and
+merging windows or workers is adding counts.
+"""
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.redis_client import Redis
+
+log = logging.getLogger(__name__)
+
+PREFIX = "gw:epstats:"
+ACTIVE = "gw:epstats:active"
+MINUTE_TTL = 2 * 3600
+SLOT_TTL = 120
+DAY_TTL = 32 * 86400
+SLOT_SECONDS = 10
+PERCENTILES = ("p50", "p75", "p90", "p99")
+BIN_BASE = 1.15
+_LOG_BASE = math.log(BIN_BASE)
+# Throughput is binned in tenths of a token per second so slow endpoints keep resolution.
+TPS_SCALE = 10.0
+
+# Failure kinds that count against an endpoint's uptime and health: the provider failed.
+# "client" (a 4xx the request itself caused) is counted but is not the provider's fault.
+PROVIDER_FAILURES = frozenset({"5xx", "429", "timeout", "connection", "midstream", "invalid"})
+
+# Health over the last 30 s: an endpoint is "recently failing" once it has at least this many
+# failures there and they are at least this share of its requests.
+HEALTH_WINDOW = 30.0
+FAILING_MIN = 3
+FAILING_SHARE = 0.5
+
+
+def minute_key(endpoint_id: int, minute: int) -> str:
+    return f"{PREFIX}{endpoint_id}:m:{minute}"
+
+
+def slot_key(endpoint_id: int, slot: int) -> str:
+    return f"{PREFIX}{endpoint_id}:s:{slot}"
+
+
+def day_key(endpoint_id: int, day: int) -> str:
+    return f"{PREFIX}{endpoint_id}:d:{day}"
+
+
+def to_bin(value: float, scale: float = 1.0) -> int:
+    scaled = value * scale
+    if scaled < 1:
+        return 0
+    return int(math.log(scaled) / _LOG_BASE) + 1
+
+
+def from_bin(index: int, scale: float = 1.0) -> float:
+    """A bin's representative value (its geometric middle)."""
+    if index <= 0:
+        return 0.5 / scale
+    return BIN_BASE ** (index - 0.5) / scale
+
+
+def percentiles(hist: Mapping[int, int], scale: float = 1.0, *, descending: bool = False
+                ) -> dict[str, float] | None:
+    """p50..p99 of a binned histogram. `descending` for throughput, where p99 means the slow
+    tail (the reference's example lists throughput p99 below p50)."""
+    total = sum(hist.values())
+    if total <= 0:
+        return None
+    order = sorted(hist, reverse=descending)
+    out: dict[str, float] = {}
+    for name in PERCENTILES:
+        rank = total * int(name[1:]) / 100
+        seen = 0
+        for index in order:
+            seen += hist[index]
+            if seen >= rank:
+                out[name] = round(from_bin(index, scale), 1)
+                break
+    return out
+
+
+def failure_kind(status: int) -> str:
+    """The kind under which an upstream status is counted."""
+    if status == 429:
+        return "429"
+    if status == 504 or status == 408:
+        return "timeout"
+    if status >= 500:
+        return "5xx"
+    return "client"
+
+
+@dataclass
+class _Bucket:
+    """Counters waiting to be flushed for one endpoint."""
+
+    fields: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, key: str, name: str, amount: int = 1) -> None:
+        self.fields[(key, name)] = self.fields.get((key, name), 0) + amount
+
+
+@dataclass(frozen=True)
+class Live:
+    """What the router knows of one endpoint: recent percentiles and 30-second health."""
+
+    ttft: dict[str, float] | None = None  # ms, the worse of the 5-minute and last-minute figures
+    throughput: dict[str, float] | None = None  # tokens/s, likewise
+    failing: bool = False
+    requests: int = 0  # in the 5-minute window
+
+
+NO_DATA = Live()
+
+
+class View(dict[int, Live]):
+    """Endpoint id -> Live; endpoints never seen are NO_DATA."""
+
+    def __missing__(self, key: int) -> Live:
+        return NO_DATA
+
+
+class Stats:
+    def __init__(self, redis: Redis, flush_seconds: float = 0.25,
+                 refresh_seconds: float = 1.0) -> None:
+        self.redis = redis
+        self.flush_seconds = flush_seconds
+        self.refresh_seconds = refresh_seconds
+        self.view = View()
+        self._pending: dict[int, _Bucket] = {}
+        self._flush_task: asyncio.Task[None] | None = None
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._next_refresh = 0.0
+        # This process's own last 30 s per endpoint: (time, failed). It marks an endpoint
+        # failing at once, before the shared figures come back from Redis.
+        self._recent: dict[int, deque[tuple[float, bool]]] = {}
+        self._local_failing: set[int] = set()
+
+    # -- recording (request path) ---------------------------------------------------------
+
+    def record(self, endpoint_id: int, kind: str, *, latency_ms: float | None = None,
+               ttft_ms: float | None = None, tokens_per_second: float | None = None) -> None:
+        """One attempt's outcome: kind "ok" or a failure kind (`failure_kind`, "midstream")."""
+        now = time.time()
+        failed = kind in PROVIDER_FAILURES
+        bucket = self._pending.get(endpoint_id)
+        if bucket is None:
+            bucket = self._pending[endpoint_id] = _Bucket()
+        minute = minute_key(endpoint_id, int(now // 60))
+        slot = slot_key(endpoint_id, int(now // SLOT_SECONDS))
+        day = day_key(endpoint_id, int(now // 86400))
+        hour = int(now % 86400 // 3600)
+        bucket.add(minute, "n")
+        bucket.add(slot, "n")
+        bucket.add(day, f"{hour}:n")
+        if kind != "ok":
+            bucket.add(minute, f"e:{kind}")
+        if failed:
+            bucket.add(minute, "fail")
+            bucket.add(slot, "fail")
+            bucket.add(day, f"{hour}:fail")
+        if ttft_ms is not None:
+            bucket.add(minute, f"t:{to_bin(ttft_ms)}")
+            bucket.add(day, f"{hour}:ttft", round(ttft_ms))
+            bucket.add(day, f"{hour}:ttft_n")
+        if latency_ms is not None:
+            bucket.add(minute, f"l:{to_bin(latency_ms)}")
+        if tokens_per_second is not None:
+            bucket.add(minute, f"p:{to_bin(tokens_per_second, TPS_SCALE)}")
+        self._note_local(endpoint_id, now, failed)
+        if self._flush_task is None:
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    def _note_local(self, endpoint_id: int, now: float, failed: bool) -> None:
+        recent = self._recent.get(endpoint_id)
+        if recent is None:
+            recent = self._recent[endpoint_id] = deque(maxlen=64)
+        recent.append((now, failed))
+        cutoff = now - HEALTH_WINDOW
+        while recent and recent[0][0] < cutoff:
+            recent.popleft()
+        fails = sum(1 for _, f in recent if f)
+        if fails >= FAILING_MIN and fails >= FAILING_SHARE * len(recent):
+            self._local_failing.add(endpoint_id)
+        else:
+            self._local_failing.discard(endpoint_id)
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(self.flush_seconds)
+            await self.flush()
+        finally:
+            self._flush_task = None
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        now = time.time()
+        calls = []
+        touched: dict[str, int] = {}
+        for bucket in pending.values():
+            for (key, name), amount in bucket.fields.items():
+                calls.append(self.redis.execute("HINCRBY", key, name, amount))
+                if key not in touched:
+                    touched[key] = SLOT_TTL if ":s:" in key else (
+                        MINUTE_TTL if ":m:" in key else DAY_TTL)
+        for key, ttl in touched.items():
+            calls.append(self.redis.execute("EXPIRE", key, ttl))
+        active = [x for endpoint_id in pending for x in (int(now), endpoint_id)]
+        calls.append(self.redis.execute("ZADD", ACTIVE, *active))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, Exception)]
+        if errors:
+            # Statistics are not money: losing a quarter second of them is acceptable.
+            log.warning("endpoint stats flush failed: %s", errors[0])
+
+    # -- the router's view ----------------------------------------------------------------
+
+    def current(self) -> View:
+        """The latest view, refreshing it in the background when it is older than a second."""
+        now = time.monotonic()
+        if now >= self._next_refresh and self._refresh_task is None:
+            self._next_refresh = now + self.refresh_seconds
+            self._refresh_task = asyncio.get_running_loop().create_task(self._refresh())
+        if not self._local_failing:
+            return self.view
+        view = View(self.view)
+        for endpoint_id in self._local_failing:
+            view[endpoint_id] = _failing(view[endpoint_id])
+        return view
+
+    async def _refresh(self) -> None:
+        try:
+            self.view = await read_view(self.redis, time.time())
+        except Exception as exc:  # keep routing on the last view; Redis may come back
+            log.warning("endpoint stats refresh failed: %s", exc)
+        finally:
+            self._refresh_task = None
+
+
+def _failing(live: Live) -> Live:
+    return Live(live.ttft, live.throughput, True, live.requests)
+
+
+def _hist(rows: Iterable[dict[bytes, bytes]], prefix: bytes) -> dict[int, int]:
+    hist: dict[int, int] = {}
+    for row in rows:
+        for name, value in row.items():
+            if name.startswith(prefix):
+                index = int(name[len(prefix):])
+                hist[index] = hist.get(index, 0) + int(value)
+    return hist
+
+
+def _worse(window: dict[str, float] | None, recent: dict[str, float] | None,
+           higher_is_better: bool) -> dict[str, float] | None:
+    if window is None or recent is None:
+        return window or recent
+    pick = min if higher_is_better else max
+    return {name: pick(window[name], recent[name]) for name in PERCENTILES}
+
+
+async def read_view(redis: Redis, now: float) -> View:
+    """Routing figures of every endpoint recorded in the last five minutes."""
+    ids = [int(i) for i in await redis.execute(
+        "ZRANGEBYSCORE", ACTIVE, int(now) - 300, "+inf")]
+    view = View()
+    if not ids:
+        return view
+    minute = int(now // 60)
+    slot = int(now // SLOT_SECONDS)
+    slots = [slot - i for i in range(HEALTH_WINDOW_SLOTS)]
+    calls: list[Any] = []
+    for endpoint_id in ids:
+        calls.extend(redis.execute("HGETALL", minute_key(endpoint_id, minute - i))
+                     for i in range(6))
+        calls.extend(redis.execute("HGETALL", slot_key(endpoint_id, s)) for s in slots)
+    flat = await asyncio.gather(*calls)
+    per = 6 + len(slots)
+    for n, endpoint_id in enumerate(ids):
+        rows = [dict(zip(r[::2], r[1::2], strict=True)) for r in flat[n * per:(n + 1) * per]]
+        minutes, health = rows[:6], rows[6:]
+        ttft = percentiles(_hist(minutes, b"t:"))
+        tps = percentiles(_hist(minutes, b"p:"), TPS_SCALE, descending=True)
+        # The last minute or two as well, so an endpoint that turns slow loses its rank within
+        # a minute instead of once it dominates the whole five minutes.
+        ttft = _worse(ttft, percentiles(_hist(minutes[:2], b"t:")), higher_is_better=False)
+        tps = _worse(tps, percentiles(_hist(minutes[:2], b"p:"), TPS_SCALE, descending=True),
+                     higher_is_better=True)
+        count = sum(int(r.get(b"n", 0)) for r in health)
+        fails = sum(int(r.get(b"fail", 0)) for r in health)
+        failing = fails >= FAILING_MIN and fails >= FAILING_SHARE * count
+        requests = sum(int(r.get(b"n", 0)) for r in minutes)
+        view[endpoint_id] = Live(ttft, tps, failing, requests)
+    return view
+
+
+HEALTH_WINDOW_SLOTS = int(HEALTH_WINDOW // SLOT_SECONDS)
