@@ -6,3 +6,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import signals  # noqa: F401  (connects the publish receivers)
+        from accounts import session_keys  # noqa: F401  (revokes playground keys on sign-out)

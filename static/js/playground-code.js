@@ -1,0 +1,85 @@
+/* "Copy as code": the current conversation of one column as a request people can run.
+ * The key is always read from the OPENROUTER_API_KEY environment variable, never the page's
+ * own short-lived key. */
+(function () {
+  "use strict";
+
+  function py(value, indent) {
+    const pad = "    ".repeat(indent + 1);
+    const end = "    ".repeat(indent);
+    if (value === null || value === undefined) return "None";
+    if (value === true) return "True";
+    if (value === false) return "False";
+    if (typeof value === "number") return String(value);
+    if (typeof value === "string") return JSON.stringify(value);
+    if (Array.isArray(value)) {
+      if (!value.length) return "[]";
+      return "[\n" + value.map(function (v) { return pad + py(v, indent + 1); }).join(",\n") + ",\n" + end + "]";
+    }
+    const keys = Object.keys(value);
+    if (!keys.length) return "{}";
+    return "{\n" + keys.map(function (k) {
+      return pad + JSON.stringify(k) + ": " + py(value[k], indent + 1);
+    }).join(",\n") + ",\n" + end + "}";
+  }
+
+  // Parameters the openai SDKs take by name; anything else travels in extra_body.
+  const SDK_PARAMS = ["temperature", "max_tokens", "top_p"];
+
+  function curl(base, body) {
+    // A quoted heredoc: the JSON goes through the shell untouched, whatever quotes it holds.
+    return "curl " + base + "/chat/completions \\\n" +
+      "  -H \"Authorization: Bearer $OPENROUTER_API_KEY\" \\\n" +
+      "  -H \"Content-Type: application/json\" \\\n" +
+      "  -d @- <<'JSON'\n" + JSON.stringify(body, null, 2) + "\nJSON\n";
+  }
+
+  function python(base, body) {
+    const lines = [
+      "import os",
+      "",
+      "from openai import OpenAI",
+      "",
+      "client = OpenAI(",
+      "    base_url=" + JSON.stringify(base) + ",",
+      "    api_key=os.environ[\"OPENROUTER_API_KEY\"],",
+      ")",
+      "",
+      "completion = client.chat.completions.create(",
+      "    model=" + JSON.stringify(body.model) + ",",
+      "    messages=" + py(body.messages, 1) + ",",
+    ];
+    const extra = {};
+    Object.keys(body).forEach(function (k) {
+      if (k === "model" || k === "messages") return;
+      if (SDK_PARAMS.indexOf(k) >= 0) lines.push("    " + k + "=" + py(body[k], 1) + ",");
+      else extra[k] = body[k];
+    });
+    if (Object.keys(extra).length) lines.push("    extra_body=" + py(extra, 1) + ",");
+    lines.push(")", "print(completion.choices[0].message.content)", "");
+    return lines.join("\n");
+  }
+
+  function typescript(base, body) {
+    return [
+      "import OpenAI from \"openai\";",
+      "",
+      "const client = new OpenAI({",
+      "  baseURL: " + JSON.stringify(base) + ",",
+      "  apiKey: process.env.OPENROUTER_API_KEY,",
+      "});",
+      "",
+      "// Routing options (provider, reasoning) are OpenRouter extensions of the request body.",
+      "const completion = await client.chat.completions.create(" +
+        JSON.stringify(body, null, 2).replace(/\n/g, "\n") + " as any);",
+      "console.log(completion.choices[0].message.content);",
+      "",
+    ].join("\n");
+  }
+
+  function snippets(base, body) {
+    return { curl: curl(base, body), python: python(base, body), typescript: typescript(base, body) };
+  }
+
+  window.PlaygroundCode = { snippets: snippets };
+})();
