@@ -132,6 +132,10 @@ class Purchase(models.Model):
         """The receipt number people see."""
         return f"OM-{self.pk:06d}"
 
+    @property
+    def label(self) -> str:
+        return "Auto top-up" if self.source == self.Source.AUTO_TOPUP else "Card purchase"
+
 
 class Reversal(models.Model):
     """Credits taken back from a purchase: a refund (full or partial) or a dispute."""

@@ -136,7 +136,7 @@ def credit(purchase: Purchase, *, ledger_key: str) -> None:
         purchase.credits,
         LedgerEntry.Kind.PURCHASE,
         ledger_key,
-        memo=f"Card purchase {purchase.number}",
+        memo=f"{purchase.label} {purchase.number}",
         reference=purchase.payment_intent_id or purchase.checkout_session_id or "",
     )
     if purchase.status != Purchase.Status.PAID:
