@@ -4,7 +4,7 @@ import logging
 import random
 
 from gateway import request as request_mod
-from gateway import routing
+from gateway import auto_router, routing
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
 from gateway.completions import Completions
@@ -26,6 +26,7 @@ from gateway.http import (
 from gateway.metering import Meter
 from gateway.presets import Presets
 from gateway.redis_client import Redis
+from gateway.stats import Stats
 from gateway.surface import Translator, preflight
 from gateway.surfaces import SURFACES
 from gateway.upstream import new_session
@@ -46,6 +47,7 @@ class Gateway:
         self.catalog = Catalog(settings.catalog_check_seconds)
         self.presets = Presets()
         self.completions: Completions | None = None
+        self.stats: Stats | None = None
         self.rng = random.Random()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,10 +88,14 @@ class Gateway:
                     Meter(self.redis, self.settings.hold_lifetime), new_session(self.settings),
                     self.settings.keepalive_interval, self.settings.first_byte_timeout,
                 )
+                self.stats = Stats(self.redis)
+                self.completions.stats = self.stats
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.completions is not None:
                     await self.completions.session.close()
+                if self.stats is not None:
+                    await self.stats.flush()
                 if self.redis is not None:
                     await self.redis.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -117,7 +123,10 @@ class Gateway:
             raw = await self.presets.apply(raw, self.redis, caller.account.user_id)
             req = request_mod.parse(raw, legacy=legacy)
             snapshot = await self.catalog.refresh(self.redis)
-            plan = routing.plan(snapshot, req, caller.account, self.rng)
+            auto_router.route(snapshot, req)
+            view = self.stats.current() if self.stats is not None else None
+            plan = routing.with_retries(
+                routing.plan(snapshot, req, caller.account, self.rng, view), view)
             gen = self.completions.start(scope, caller, req)
             if req.stream:
                 await self.completions.stream(gen, plan, tracking_send, receive)

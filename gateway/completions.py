@@ -28,6 +28,7 @@ from gateway.pricing import Cost, Usage, cost, max_cost_nanos
 from gateway.providers import ADAPTERS
 from gateway.providers.base import DecoderState, StreamDecoder
 from gateway.request import ChatRequest
+from gateway.stats import Stats, failure_kind
 from gateway.streaming import (
     DONE,
     KEEPALIVE,
@@ -131,6 +132,7 @@ class Completions:
         self.session = session
         self.keepalive = keepalive
         self.first_byte_timeout = first_byte_timeout
+        self.stats: Stats | None = None  # live endpoint statistics, set by the app
 
     def start(self, scope: Any, caller: Caller, req: ChatRequest) -> Generation:
         gen_id = generation_id()
@@ -175,6 +177,10 @@ class Completions:
         generation_ms = (now - first) * 1000
         body = gen.req.body
         tier = body.get("service_tier") if isinstance(body.get("service_tier"), str) else None
+        if self.stats is not None:
+            self.stats.settled(gen.endpoint.id, gen.attempts, latency, usage.completion_tokens,
+                               generation_ms if streamed else None, failed=finish == "error",
+                               cancelled=gen.cancelled)
         return orjson.dumps({
             "id": gen.id,
             "user_id": int(gen.caller.account.user_id)
@@ -250,6 +256,9 @@ class Completions:
                     gen.model, gen.variant, gen.endpoint = model, variant, endpoint
                     return result
                 gen.record(endpoint, last.status, began)
+                if self.stats is not None:
+                    self.stats.record(endpoint.id, failure_kind(last.status),
+                                      latency_ms=gen.attempts[-1]["latency_ms"])
                 if not last.retryable:
                     raise final_error(last, gen)
         raise final_error(last, gen)

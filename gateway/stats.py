@@ -193,6 +193,22 @@ class Stats:
         if self._flush_task is None:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
 
+    def settled(self, endpoint_id: int, attempts: list[dict[str, Any]], latency_ms: float,
+                completion_tokens: int, streaming_ms: float | None, *, failed: bool,
+                cancelled: bool) -> None:
+        """The serving attempt of a generation, once it ended. Its time to first token is the
+        attempt's own (earlier failed attempts are not this endpoint's doing); throughput is
+        tokens over streaming time, or over the whole call when not streamed."""
+        spent_before = sum(a.get("latency_ms", 0) for a in attempts[:-1])
+        ttft = attempts[-1].get("latency_ms") if attempts else None
+        own_latency = max(latency_ms - spent_before, 0.0)
+        duration = streaming_ms if streaming_ms is not None else own_latency
+        tps = None
+        if completion_tokens > 1 and duration and duration > 0 and not cancelled:
+            tps = completion_tokens / (duration / 1000)
+        self.record(endpoint_id, "midstream" if failed else "ok", latency_ms=own_latency,
+                    ttft_ms=None if ttft is None else float(ttft), tokens_per_second=tps)
+
     def _note_local(self, endpoint_id: int, now: float, failed: bool) -> None:
         recent = self._recent.get(endpoint_id)
         if recent is None:
