@@ -14,7 +14,9 @@
     return node;
   }
 
-  const INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  // `code`, **bold**, *italics* (not inside words: "2*3*4" stays as is), [text](url).
+  // Underscores are left alone: identifiers such as __init__ must show as written.
+  const INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*(?!\s)([^*]+?)\*\*|(?<![\w*])\*(?![\s*])([^*\n]+?)(?<!\s)\*(?![\w*])|\[([^\]]+)\]\(([^)\s]+)\)/g;
 
   function safeHref(url) {
     try {
@@ -32,12 +34,12 @@
     while ((m = INLINE.exec(text)) !== null) {
       if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
       if (m[1]) parent.appendChild(el("code", "", m[2]));
-      else if (m[3] || m[4]) parent.appendChild(el("strong", "", m[3] || m[4]));
-      else if (m[5]) parent.appendChild(el("em", "", m[5]));
+      else if (m[3]) parent.appendChild(el("strong", "", m[3]));
+      else if (m[4]) parent.appendChild(el("em", "", m[4]));
       else {
-        const href = safeHref(m[7]);
+        const href = safeHref(m[6]);
         if (href) {
-          const a = el("a", "", m[6]);
+          const a = el("a", "", m[5]);
           a.href = href;
           a.rel = "noopener noreferrer nofollow";
           a.target = "_blank";

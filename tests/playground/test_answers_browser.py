@@ -1,0 +1,133 @@
+"""What a user sees in a column: answers rendered safely, readable errors with what to do next,
+free models without credits, and a conversation that runs as code outside the browser."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from marketplace.models import Provider
+from tests.playground import hostile
+from tests.playground.conftest import FREE, PAID, TEXT_ONLY, MakeUser, sign_in
+from tests.servers import serve_asgi
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def column(page: Any, model: str) -> Any:
+    return page.locator(f".pg-column[data-model='{model}']")
+
+
+def add_model(page: Any, query: str, model: str) -> None:
+    page.fill("#pg-search", query)
+    page.click(f".pg-result[data-model='{model}']")
+    column(page, model).wait_for()
+
+
+def send(page: Any, text: str) -> None:
+    page.fill("#pg-input", text)
+    page.keyboard.press("Enter")
+
+
+def test_a_hostile_answer_is_shown_as_text_and_runs_nothing(
+    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user()
+    with serve_asgi(hostile.app) as upstream:
+        # Every OpenAI endpoint of the catalog is now served by the hostile provider.
+        provider = Provider.objects.get(slug="openai")
+        provider.base_url = upstream + "/v1"
+        provider.save()
+        sign_in(page, router, then=f"/playground?model={PAID}")
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        send(page, "Say something nasty [sim:tokens=10]")
+        answer = column(page, PAID).locator(".pg-assistant .pg-body")
+        column(page, PAID).locator(".pg-meta-cost").wait_for()
+
+    text = answer.inner_text()
+    assert '<img src=x onerror="window.__pwned = 1">' in text
+    assert "<script>window.__pwned = 2</script>" in text
+    assert '<iframe src="javascript:window.__pwned=4"></iframe>' in text
+    # Only the renderer's own elements: no image, script, iframe; markdown still works.
+    assert answer.locator("img, script, iframe").count() == 0
+    assert answer.locator("strong").inner_text() == "bold"
+    assert answer.locator("code").first.inner_text() == "<b>code</b>"
+    assert answer.locator("pre code").inner_text().startswith("<iframe")
+    # A javascript: link is left as text, never a link.
+    assert answer.locator("a").count() == 0 and "[a link](javascript:" in text
+    assert page.evaluate("window.__pwned") is None and dialogs == []
+    page.screenshot(path=str(tmp_path / "hostile.png"))
+
+
+def test_no_credits_explains_402_and_a_free_model_answers(
+    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user(credits=None)
+    sign_in(page, router, then=f"/playground?model={PAID}&model={FREE}")
+    send(page, "Hello there")
+    error = column(page, PAID).locator(".pg-error")
+    error.wait_for()
+    assert "Not enough credits" in error.inner_text()
+    assert "free model" in error.inner_text() and "Add credits" in error.inner_text()
+    column(page, FREE).locator(".pg-meta-cost").wait_for()
+    assert column(page, FREE).locator(".pg-body").inner_text().strip()
+    assert "$0" in column(page, FREE).locator(".pg-meta-cost").inner_text()
+    page.screenshot(path=str(tmp_path / "no-credits.png"))
+
+
+def test_an_image_to_a_text_only_model_is_explained_without_a_call(
+    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user()
+    sign_in(page, router, then=f"/playground?model={PAID}&model={TEXT_ONLY}")
+    png = tmp_path / "dot.png"
+    png.write_bytes(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"))
+    page.set_input_files("#pg-image", str(png))
+    page.locator("#pg-attached").wait_for()
+    send(page, "What is in this picture?")
+    error = column(page, TEXT_ONLY).locator(".pg-error")
+    error.wait_for()
+    assert "does not accept images" in error.inner_text()
+    column(page, PAID).locator(".pg-meta-cost").wait_for()
+    assert column(page, PAID).locator(".pg-user img.pg-thumb").count() == 1
+
+
+def test_copy_as_code_runs_outside_the_browser(
+    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    key = make_user()
+    sign_in(page, router, then=f"/playground?model={PAID}")
+    page.click("#pg-settings summary")
+    page.fill("#pg-system", "You answer in one line. It's \"fine\".")
+    page.fill("#pg-temperature", "0.5")
+    page.fill("#pg-max-tokens", "50")
+    page.select_option("#pg-sort", "price")
+    page.click("#pg-settings summary")
+    send(page, "First question [sim:tokens=5]")
+    column(page, PAID).locator(".pg-meta-cost").wait_for()
+    send(page, "Second one, with 'quotes' and $HOME")
+    column(page, PAID).locator(".pg-meta-cost").nth(1).wait_for()
+
+    column(page, PAID).locator(".pg-code").click()
+    codes = {lang: page.locator(f"#pg-code-{lang}").text_content() or ""
+             for lang in ("curl", "python", "typescript")}
+    page.screenshot(path=str(tmp_path / "code.png"))
+    for code in codes.values():
+        assert "OPENROUTER_API_KEY" in code and "sk-or-v1-" not in code
+        assert PAID in code and "Second one" in code
+    env = {**os.environ, "OPENROUTER_API_KEY": key}
+    curl = subprocess.run(["bash", "-c", codes["curl"]], capture_output=True, text=True,
+                          env=env, timeout=30)
+    assert curl.returncode == 0 and '"choices"' in curl.stdout, curl.stdout + curl.stderr
+    assert '"cost"' in curl.stdout
+    script = tmp_path / "snippet.py"
+    script.write_text(codes["python"])
+    python = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            env=env, timeout=30)
+    assert python.returncode == 0 and python.stdout.strip(), python.stderr
