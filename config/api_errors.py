@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import redis
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -36,7 +37,20 @@ def _message(detail: Any) -> str:
     return str(detail)
 
 
+# Redis failures that mean "try again shortly", not "this request is wrong": the server is
+# down, restarting (LOADING is a ConnectionError), or stalled past the client's timeout.
+STATE_STORE_DOWN = (redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER_S = 5
+UNAVAILABLE_MESSAGE = "Service temporarily unavailable: the state store is not answering"
+
+
+def unavailable_body() -> dict[str, Any]:
+    return error_body(503, UNAVAILABLE_MESSAGE, {"error_type": "service_unavailable"})
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, STATE_STORE_DOWN):
+        return Response(unavailable_body(), 503, headers={"Retry-After": str(RETRY_AFTER_S)})
     if isinstance(exc, ApiError):
         return Response(error_body(exc.status_code, exc.message, exc.metadata), exc.status_code)
     response = drf_exception_handler(exc, context)

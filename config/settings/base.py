@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "config.unavailable.StateStoreUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

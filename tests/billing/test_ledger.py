@@ -10,12 +10,13 @@ from django.test.utils import CaptureQueriesContext
 
 from billing import ledger
 from billing.models import LedgerEntry
+from config import gateway_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def ada() -> User:
+def ada() -> User:  # no key, no grant: an empty ledger
     return User.objects.create(username="ada", email="ada@example.com")
 
 
@@ -117,5 +118,5 @@ def test_an_account_without_rows_has_a_zero_balance(ada):
 
 def test_credits_reach_the_gateway_record_after_commit(ada, redis_client):
     ledger.post(ada.pk, Decimal("3.000000001"), "purchase", "stripe:evt_9")
-    fields = redis_client.hmget(f"gw:account:{ada.pk}", ["credits", "purchased"])
+    fields = redis_client.hmget(gateway_state.account(ada.pk), ["credits", "purchased"])
     assert fields == [b"3000000001", b"3000000001"]
