@@ -139,6 +139,7 @@ class Model:
     context_length: int
     endpoints: tuple[Endpoint, ...]
     supported_parameters: frozenset[str] = field(default_factory=frozenset)
+    output_modalities: frozenset[str] = frozenset({"text"})
 
 
 @dataclass
@@ -160,6 +161,7 @@ class Snapshot:
                     Endpoint.parse(model_id, e, context) for e in item.get("endpoints") or ()
                 ),
                 supported_parameters=frozenset(item.get("supported_parameters") or ()),
+                output_modalities=frozenset(item.get("output_modalities") or ("text",)),
             )
         return cls(version, models)
 
