@@ -3,8 +3,8 @@
 import logging
 import random
 
-from gateway import request as request_mod
 from gateway import auto_router, routing
+from gateway import request as request_mod
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
 from gateway.completions import Completions
