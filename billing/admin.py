@@ -91,3 +91,7 @@ class ProviderKeyAdmin(admin.ModelAdmin):
     # The secret never leaves the database in clear, not even to staff.
     exclude = ["secret"]
     readonly_fields = ["label", "rejected_at", "deleted_at"]
+
+
+# The ledger's admin lives beside its rules.
+from billing import ledger_admin  # noqa: E402, F401

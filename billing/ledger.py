@@ -58,6 +58,11 @@ def _exact(amount: Decimal | int | str) -> Decimal:
     return value.quantize(NANO)
 
 
+def check_movement(amount: Decimal | int | str, kind: str, memo: str = "") -> None:
+    """Raise LedgerError if `post` would refuse this movement."""
+    _check(_exact(amount), kind, memo)
+
+
 def _check(amount: Decimal, kind: str, memo: str) -> None:
     if kind not in Kind.values:
         raise LedgerError(f"unknown ledger kind {kind!r}")
