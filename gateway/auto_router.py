@@ -135,9 +135,7 @@ def choose(snapshot: Snapshot, body: dict[str, Any]) -> tuple[Classification, li
     if allowed:
         # An allowlist may name models the table does not know: they are candidates too,
         # after the table's, cheapest first for easy prompts and dearest first for hard ones.
-        listed = sorted((m for m in snapshot.models if _matches(m, allowed)),
-                        key=lambda m: _price(snapshot, m),
-                        reverse=found.difficulty == "hard")
+        listed = _allowed_in(snapshot, tuple(allowed), found.difficulty == "hard")
         picks = [m for m in picks if _matches(m, allowed)] + listed
     picks = [m for m in dict.fromkeys(picks)
              if m in snapshot.models and not _matches(m, excluded) and m not in ROUTER_IDS]
@@ -146,6 +144,24 @@ def choose(snapshot: Snapshot, body: dict[str, Any]) -> tuple[Classification, li
                            {"error_type": "not_found", "router": "openrouter/auto",
                             "task_type": found.category})
     return found, picks[:3]
+
+
+_ALLOWED_CACHE: dict[tuple[int, int, tuple[str, ...], bool], list[str]] = {}
+
+
+def _allowed_in(snapshot: Snapshot, allowed: tuple[str, ...], dearest_first: bool) -> list[str]:
+    """The catalog's models an allowlist names, by price; cached per snapshot version, since
+    an app sends the same allowlist with every request."""
+    key = (id(snapshot), snapshot.version, allowed, dearest_first)
+    found = _ALLOWED_CACHE.get(key)
+    if found is None:
+        if len(_ALLOWED_CACHE) > 1024:
+            _ALLOWED_CACHE.clear()
+        patterns = list(allowed)
+        found = sorted((m for m in snapshot.models if _matches(m, patterns)),
+                       key=lambda m: _price(snapshot, m), reverse=dearest_first)
+        _ALLOWED_CACHE[key] = found
+    return found
 
 
 def _price(snapshot: Snapshot, model_id: str) -> float:
