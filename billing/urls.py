@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import byok_views, views
 
 urlpatterns = [
     path("credits", views.credits_page, name="credits"),
@@ -18,4 +18,15 @@ urlpatterns = [
     path("credits/test-checkout/<str:session_id>", views.local_checkout, name="local_checkout"),
     path("credits/test-card", views.local_card, name="local_card"),
     path("stripe/webhook", views.stripe_webhook, name="stripe_webhook"),
+    path("settings/provider-keys", byok_views.provider_keys, name="provider_keys"),
+    path(
+        "settings/provider-keys/<uuid:key_id>/toggle",
+        byok_views.provider_key_toggle,
+        name="provider_key_toggle",
+    ),
+    path(
+        "settings/provider-keys/<uuid:key_id>/delete",
+        byok_views.provider_key_delete,
+        name="provider_key_delete",
+    ),
 ]

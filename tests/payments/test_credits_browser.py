@@ -56,7 +56,7 @@ def sign_up(page, router: str) -> None:
     page.fill("input[name=password2]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("text=Verify")
-    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", str(mail.outbox[-1].body))
     assert link, mail.outbox[-1].body
     page.goto(router + link.group(1))
     page.click("button[type=submit]")
