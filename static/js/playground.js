@@ -30,7 +30,7 @@
   function button(label, className, onClick, title) {
     const b = el("button", "button button-secondary button-small " + (className || ""), label);
     b.type = "button";
-    if (title) b.title = title;
+    if (title) { b.title = title; b.setAttribute("aria-label", title); }
     b.addEventListener("click", onClick);
     return b;
   }
@@ -86,8 +86,8 @@
       openBtn.type = "button";
       openBtn.addEventListener("click", function () { open(c.id); });
       li.append(openBtn,
-        button("Rename", "pg-conv-rename", function () { rename(c); }, "Rename"),
-        button("Delete", "pg-conv-delete", function () { remove(c.id); }, "Delete"));
+        button("✎", "pg-conv-rename", function () { rename(c); }, "Rename “" + c.title + "”"),
+        button("×", "pg-conv-delete", function () { remove(c.id); }, "Delete “" + c.title + "”"));
       ul.appendChild(li);
     });
   }

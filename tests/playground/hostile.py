@@ -35,8 +35,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
         for i in range(0, len(HOSTILE), 16):
-            await send({"type": "http.response.body", "body": _chunk({"content": HOSTILE[i:i + 16]}),
-                        "more_body": True})
+            piece = _chunk({"content": HOSTILE[i:i + 16]})
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
         await send({"type": "http.response.body",
                     "body": _chunk({}, "stop", usage=usage) + b"data: [DONE]\n\n"})
         return

@@ -43,7 +43,12 @@ def test_a_hostile_answer_is_shown_as_text_and_runs_nothing(
         provider.save()
         sign_in(page, router, then=f"/playground?model={PAID}")
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def record(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", record)
         send(page, "Say something nasty [sim:tokens=10]")
         answer = column(page, PAID).locator(".pg-assistant .pg-body")
         column(page, PAID).locator(".pg-meta-cost").wait_for()
