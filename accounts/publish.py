@@ -15,10 +15,10 @@ from django.db import connection, transaction
 from accounts.models import ApiKey, PrivacySettings
 from billing.ledger import balances
 from billing.money import to_nanos
+from config import gateway_state as names
 from config.redis import get_redis
 
-KEY_PREFIX = "gw:key:"
-ACCOUNT_PREFIX = "gw:account:"
+KEY_PREFIX = names.KEY_PREFIX
 
 
 def key_record(key: ApiKey) -> dict[str, str | int]:
@@ -85,9 +85,9 @@ def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[st
 
 def publish_account(user_id: int) -> None:
     """HSET only the fields Django owns: `spent` and `reserved` belong to the gateway."""
-    with _one_publisher_at_a_time(ACCOUNT_PREFIX + str(user_id)):
+    with _one_publisher_at_a_time(names.account(user_id)):
         for uid, record in _account_records([user_id]).items():
-            get_redis().hset(ACCOUNT_PREFIX + str(uid), mapping=record)  # type: ignore[arg-type]
+            get_redis().hset(names.account(uid), mapping=record)  # type: ignore[arg-type]
 
 
 def publish_account_on_commit(user_id: int) -> None:
@@ -104,7 +104,7 @@ def publish_all() -> dict[str, int]:
         pipe.hset(KEY_PREFIX + key.hash, mapping=key_record(key))  # type: ignore[arg-type]
     accounts = _account_records()
     for uid, record in accounts.items():
-        pipe.hset(ACCOUNT_PREFIX + str(uid), mapping=record)  # type: ignore[arg-type]
+        pipe.hset(names.account(uid), mapping=record)  # type: ignore[arg-type]
     pipe.execute()
     stale = [
         name
@@ -113,6 +113,8 @@ def publish_all() -> dict[str, int]:
     ]
     if stale:
         redis.delete(*stale)
+    # Last: from now on the gateway may take a missing key record for "no such key".
+    redis.set(names.READY, 1)
     return {"keys": len(live), "accounts": len(accounts), "stale_keys_removed": len(stale)}
 
 

@@ -1,5 +1,5 @@
-"""Key usage as the gateway counts it: `gw:keyusage:<hash>`, nano-dollars per UTC period, and
-the time of the key's last generation."""
+"""Key usage as the gateway counts it: `gw:{s<k>}:keyusage:<hash>`, nano-dollars per UTC period,
+and the time of the key's last generation."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from accounts.models import ApiKey
 from billing.money import nanos_to_usd
+from config import gateway_state
 from config.redis import get_redis
 
 
@@ -40,7 +41,7 @@ def usage_of(keys: Sequence[ApiKey]) -> dict[str, KeyUsage]:
     names = ["total", fields["daily"], fields["weekly"], fields["monthly"], "last_used"]
     pipe = get_redis().pipeline(transaction=False)
     for key in keys:
-        pipe.hmget("gw:keyusage:" + key.hash, names)
+        pipe.hmget(gateway_state.key_usage(key.user_id, key.hash), names)
     result: dict[str, KeyUsage] = {}
     for key, values in zip(keys, pipe.execute(), strict=True):
         total, daily, weekly, monthly = (nanos_to_usd(v) for v in values[:4])

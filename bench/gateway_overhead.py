@@ -36,6 +36,8 @@ import orjson
 import redis
 import uvloop
 
+from gateway import keys as gw_keys
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "bench/echo"
 KEY = "sk-or-v1-" + "b" * 64
@@ -146,12 +148,12 @@ def publish(redis_url: str, upstream: str) -> None:
     }
     data = {"version": 1, "providers": {}, "models": {MODEL: {
         "id": MODEL, "name": "Bench echo", "context_length": 8192, "endpoints": [endpoint]}}}
-    client.hset("gw:catalog", mapping={"version": 1, "data": orjson.dumps(data)})
-    client.hset(f"gw:key:{hashlib.sha256(KEY.encode()).hexdigest()}", mapping={
+    client.hset(gw_keys.CATALOG, mapping={"version": 1, "data": orjson.dumps(data)})
+    client.hset(gw_keys.key(hashlib.sha256(KEY.encode()).hexdigest()), mapping={
         "key_id": 1, "user_id": 1, "name": "bench", "management": 0, "disabled": 0,
         "limit": "", "limit_reset": "", "expires_at": ""})
-    client.hset("gw:account:1", mapping={"active": 1, "credits": 10**15, "purchased": 10**15,
-                                         "allow": "", "ignore": ""})
+    client.hset(gw_keys.account(1), mapping={"active": 1, "credits": 10**15, "purchased": 10**15,
+                                             "spent": 0, "allow": "", "ignore": ""})
     client.close()
 
 

@@ -1,23 +1,26 @@
 """Release the reservations of requests whose gateway died (docs/gateway-state.md, "Holds").
 
-The gateway records every reservation in the sorted set `gw:holds` (score = deadline, unix
-seconds by the Redis clock) in the same script that reserves it, and removes the record in the
-same script that settles it. A record still there after its deadline belongs to a request that
-can no longer settle (its gateway process was killed), so its amount is given back here.
+The gateway records every reservation in its shard's sorted set `gw:{s<k>}:holds` (score =
+deadline, unix seconds by the Redis clock) in the same script that reserves it, and removes the
+record in the same script that settles it. A record still there after its deadline belongs to a
+request that can no longer settle (its gateway process was killed), so its amount is given
+back here.
 """
 
 from dataclasses import dataclass
 
 import redis
 
-HOLDS = "gw:holds"
+from config import gateway_state
+
 # Records popped per script call: each call blocks Redis while it runs, so keep it short.
 BATCH = 500
 
 # Pops expired records and releases each one's amount on its account and key usage. It runs
 # in one atomic step with the settle script's ZREM, so a hold is released by exactly one of
 # them: whoever removes the record releases the amount. Account and usage keys are read from
-# the members (not declared in KEYS): fine on the single Redis the gateway uses.
+# the members (not declared in KEYS): they carry the same hash tag as the holds set, so on a
+# Redis Cluster they live in the slot the script runs on.
 RELEASE_EXPIRED = """
 local now = redis.call('TIME')
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now[1] + now[2] / 1e6,
@@ -49,12 +52,15 @@ class Released:
 
 
 def release_expired(client: redis.Redis, batch: int = BATCH) -> Released:
-    """Release every hold past its deadline; safe to run at any time, any number of times."""
+    """Release every hold past its deadline, shard by shard; safe to run at any time, any number
+    of times."""
     script = client.register_script(RELEASE_EXPIRED)
     holds = nanos = 0
-    while True:
-        count, amount = script(keys=[HOLDS], args=[batch])
-        holds += int(count)
-        nanos += int(amount)
-        if int(count) < batch:
-            return Released(holds, nanos)
+    for key in gateway_state.all_holds():
+        while True:
+            count, amount = script(keys=[key], args=[batch])
+            holds += int(count)
+            nanos += int(amount)
+            if int(count) < batch:
+                break
+    return Released(holds, nanos)

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import keys
 from gateway.errors import GatewayError
 from gateway.redis_client import Redis
 
@@ -68,7 +69,7 @@ class Authenticator:
 
     async def _load(self, redis: Redis, token: str) -> Caller | GatewayError:
         key_hash = hashlib.sha256(token.encode()).hexdigest()
-        record: dict[bytes, Any] = await redis.hgetall(f"gw:key:{key_hash}")
+        record: dict[bytes, Any] = await redis.hgetall(keys.key(key_hash))
         if not record:
             return _unauthorized("User not found.")
         if record.get(b"disabled") == b"1":
@@ -83,9 +84,9 @@ class Authenticator:
                 {"error_type": "permission_denied"},
             )
         user_id = (record.get(b"user_id") or b"").decode()
-        raw: dict[bytes, Any] = await redis.hgetall(
-            f"gw:account:{user_id}"
-        )
+        if not user_id.isdigit():
+            return _unauthorized("User not found.")
+        raw: dict[bytes, Any] = await redis.hgetall(keys.account(user_id))
         if not raw or raw.get(b"active") == b"0":
             return GatewayError(403, "This account is disabled.",
                                 {"error_type": "permission_denied"})

@@ -13,12 +13,13 @@ from typing import Any
 
 import orjson
 
+from gateway import keys
 from gateway.errors import GatewayError
 from gateway.redis_client import Redis
 
 log = logging.getLogger(__name__)
 
-CATALOG_KEY = "gw:catalog"
+CATALOG_KEY = keys.CATALOG
 ZERO = Decimal(0)
 
 

@@ -141,8 +141,7 @@ class Completions:
             caller=caller,
             req=req,
             attribution=attribution_from(scope),
-            hold=Hold(gen_id, f"gw:account:{caller.account.user_id}",
-                      f"gw:keyusage:{caller.key_hash}"),
+            hold=Hold(gen_id, caller.account.user_id, caller.key_hash),
         )
 
     # -- reservation and settlement ------------------------------------------------------

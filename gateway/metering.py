@@ -2,12 +2,12 @@
 
 reserve: check the account balance and the key's limit for its period, then hold the
 request's maximum cost in `reserved` (on the account and on the key) and record the hold in
-`gw:holds` with a deadline, so that if this process dies before settling, the Django side's
-sweeper (billing/holds.py) gives the amount back after the deadline.
+the shard's `gw:{s<k>}:holds` with a deadline, so that if this process dies before settling,
+the Django side's sweeper (billing/holds.py) gives the amount back after the deadline.
 settle: remove the hold record and release its amount, charge the real cost to `spent` and to
-the key's usage periods, write `gw:gen:<id>` and append the usage event to `gw:usage`, all in
-one script call so a generation is charged exactly once and its event can never be lost or
-duplicated apart.
+the key's usage periods, write `gw:{s<k>}:gen:<id>` and append the usage event to the shard's
+`gw:{s<k>}:usage`, all in one script call so a generation is charged exactly once and its event
+can never be lost or duplicated apart.
 """
 
 import functools
@@ -15,19 +15,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gateway import keys
 from gateway.errors import GatewayError
 from gateway.redis_client import Redis
 
-USAGE_STREAM = "gw:usage"
 GENERATION_TTL = 86_400
 
-HOLDS = "gw:holds"
-
-# KEYS: account, key usage, gw:holds. ARGV: target, held, limit, limit field, lifetime, the
-# hold's current record, its new record. `held` is what this request holds already (a
-# fallback to a pricier endpoint tops it up); if the sweeper released it meanwhile, nothing is
-# held any more and the whole target is reserved anew. Deadlines use the Redis clock, the one
-# clock every gateway and the sweeper share.
+# KEYS: account, key usage, the shard's holds (one hash slot). ARGV: target, held, limit,
+# limit field, lifetime, the hold's current record, its new record. `held` is what this request
+# holds already (a fallback to a pricier endpoint tops it up); if the sweeper released it
+# meanwhile, nothing is held any more and the whole target is reserved anew. Deadlines use the
+# Redis clock, the one clock every gateway and the sweeper share.
 RESERVE = """
 local target = tonumber(ARGV[1])
 local held = tonumber(ARGV[2])
@@ -53,8 +51,9 @@ redis.call('ZADD', KEYS[3], now[1] + now[2] / 1e6 + tonumber(ARGV[5]), ARGV[7])
 return {1, 'ok', 0}
 """
 
-# KEYS: account, key usage, gw:gen:<id>, gw:usage, gw:holds. The hold's amount is released
-# only if this script removes its record: if the sweeper got there first, it released it.
+# KEYS: account, key usage, generation record, usage stream, holds: one shard's keys.
+# The hold's amount is released only if this script removes its record: if the sweeper got
+# there first, it released it.
 SETTLE = """
 local cost = tonumber(ARGV[2])
 if ARGV[8] ~= '' and redis.call('ZREM', KEYS[5], ARGV[8]) == 1 then
@@ -93,13 +92,25 @@ def _today(day: int) -> tuple[str, str, str]:
 
 @dataclass
 class Hold:
-    """Nano-dollars currently reserved for one request, and its record in `gw:holds`."""
+    """Nano-dollars currently reserved for one request, and its record in its shard's holds."""
 
     generation_id: str
-    account_key: str
-    usage_key: str
+    user_id: str
+    key_hash: str
     amount: int = 0
     record: str = ""  # empty while nothing is held
+
+    @property
+    def account_key(self) -> str:
+        return keys.account(self.user_id)
+
+    @property
+    def usage_key(self) -> str:
+        return keys.key_usage(self.user_id, self.key_hash)
+
+    @property
+    def holds_key(self) -> str:
+        return keys.holds(keys.shard_of(self.user_id))
 
     def record_for(self, amount: int) -> str:
         # The sweeper reads the amount and both keys back from the record (billing/holds.py);
@@ -135,7 +146,7 @@ class Meter:
         )
         record = hold.record_for(target)
         ok, reason, available = await self._reserve(
-            keys=[hold.account_key, hold.usage_key, HOLDS],
+            keys=[hold.account_key, hold.usage_key, hold.holds_key],
             args=[target, hold.amount, "" if limit is None else limit, field,
                   self.hold_lifetime, hold.record, record],
         )
@@ -154,8 +165,9 @@ class Meter:
                      event: bytes | None) -> None:
         day, week, month = period_fields()
         await self._settle(
-            keys=[hold.account_key, hold.usage_key, f"gw:gen:{generation_id}", USAGE_STREAM,
-                  HOLDS],
+            keys=[hold.account_key, hold.usage_key,
+                  keys.generation(hold.user_id, generation_id),
+                  keys.usage_stream(keys.shard_of(hold.user_id)), hold.holds_key],
             args=[hold.amount, cost_nanos, day, week, month, event or b"", GENERATION_TTL,
                   hold.record, int(time.time())],
         )

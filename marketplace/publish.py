@@ -15,14 +15,15 @@ from django.conf import settings
 from django.db import transaction
 from redis.exceptions import LockNotOwnedError
 
+from config import gateway_state
 from config.redis import get_redis
 from marketplace.models import Endpoint, EndpointStatus, Model, Provider
 from marketplace.pricing import default_order_key, price_str
 
 log = logging.getLogger(__name__)
 
-CATALOG_KEY = "gw:catalog"
-SEQ_KEY = "gw:catalog:seq"
+CATALOG_KEY = gateway_state.CATALOG
+SEQ_KEY = gateway_state.CATALOG_SEQ
 # Changes on every publish; the web side's in-process caches compare against it.
 STAMP_KEY = "web:catalog:stamp"
 LOCK_KEY = "web:catalog:publish-lock"

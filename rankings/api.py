@@ -9,9 +9,10 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyAuthentication
 from accounts.permissions import HasApiKey, request_key
+from config import gateway_state
 from config.api_errors import ApiError
 from config.redis import get_redis
-from rankings.metering import GENERATION_KEY, MalformedEvent, parse_raw
+from rankings.metering import MalformedEvent, parse_raw
 from rankings.models import Generation
 
 MAX_ID_LENGTH = Generation._meta.get_field("id").max_length or 100
@@ -91,9 +92,9 @@ def generation_data(generation: Generation) -> dict[str, Any]:
     }
 
 
-def _from_redis(generation_id: str) -> Generation | None:
+def _from_redis(generation_id: str, user_id: int) -> Generation | None:
     """The gateway's copy of the usage event, there from the moment the response ended."""
-    raw = get_redis().get(GENERATION_KEY.format(generation_id))
+    raw = get_redis().get(gateway_state.generation(user_id, generation_id))
     if raw is None:
         return None
     try:
@@ -106,7 +107,7 @@ def find_generation(generation_id: str, user_id: int) -> Generation | None:
     """Postgres first; else the not-yet-metered event in Redis. Only the owner's."""
     generation = Generation.objects.filter(pk=generation_id, user_id=user_id).first()
     if generation is None:
-        generation = _from_redis(generation_id)
+        generation = _from_redis(generation_id, user_id)
         if generation is not None and generation.user_id != user_id:
             generation = None
     return generation

@@ -1,4 +1,6 @@
-"""The metering consumer: usage events from the Redis stream `gw:usage` into Postgres.
+"""The metering consumer: usage events from the Redis streams `gw:{s<k>}:usage` into Postgres.
+
+There is one stream per shard (config/gateway_state.py); each is read with the same group.
 
 Delivery is at-least-once and persistence is idempotent, so every event ends up as exactly
 one Generation row:
@@ -38,13 +40,13 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, transaction
 
 from billing.ledger import record_usage
+from config import gateway_state
 from rankings.models import DeadLetter, Generation
 
 logger = logging.getLogger(__name__)
 
-STREAM = "gw:usage"
+STREAMS = gateway_state.all_usage_streams()
 GROUP = "meter"
-GENERATION_KEY = "gw:gen:{}"
 
 # An entry as redis-py returns it: (entry id, fields); fields is None for an entry that was
 # trimmed from the stream while still pending.
@@ -291,7 +293,7 @@ def _next_id(entry_id: StreamId) -> StreamId:
     return (ms + 1, 0) if seq == 2**64 - 1 else (ms, seq + 1)
 
 
-def safe_trim_id(client: redis.Redis) -> StreamId | None:
+def safe_trim_id(client: redis.Redis, stream: str) -> StreamId | None:
     """The lowest id some consumer group may still need; every entry below it is acknowledged.
 
     Per group: its oldest pending entry, or (nothing pending) the entry after the last one it
@@ -302,14 +304,14 @@ def safe_trim_id(client: redis.Redis) -> StreamId | None:
     exist: with nobody consuming, nothing is known to be persisted.
     """
     try:
-        groups = client.xinfo_groups(STREAM)
+        groups = client.xinfo_groups(stream)
     except redis.ResponseError as exc:
         if "no such key" in str(exc).lower():
             return None
         raise
     bounds: list[StreamId] = []
     for group in groups:
-        summary: Any = client.xpending(STREAM, group["name"])
+        summary: Any = client.xpending(stream, group["name"])
         if summary["pending"]:
             bounds.append(_parse_id(summary["min"]))
         else:
@@ -325,11 +327,13 @@ def trim_acknowledged(client: redis.Redis) -> int:
     removes an entry at or above the id, and it does no per-entry rewriting of a half-trimmed
     node. Exactness buys nothing here: the entries it leaves are already stored in Postgres.
     """
-    bound = safe_trim_id(client)
-    if bound is None:
-        return 0
-    removed = client.xtrim(STREAM, minid=f"{bound[0]}-{bound[1]}", approximate=True)
-    return int(removed)
+    removed = 0
+    for stream in STREAMS:
+        bound = safe_trim_id(client, stream)
+        if bound is not None:
+            removed += int(client.xtrim(stream, minid=f"{bound[0]}-{bound[1]}",
+                                        approximate=True))
+    return removed
 
 
 # --- the consumer ---------------------------------------------------------------------------
@@ -351,63 +355,82 @@ class Consumer:
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
+        # With nothing to read, wait this long before looking at the streams again.
+        self.idle_sleep_ms = 50
         self.totals = BatchResult()
 
     def ensure_group(self) -> None:
-        try:
-            self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        for stream in STREAMS:
+            try:
+                self.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
-    def _process(self, entries: Sequence[Entry]) -> BatchResult:
+    def _process(self, stream: str, entries: Sequence[Entry]) -> BatchResult:
         if not entries:
             return BatchResult()
         result = store_batch(entries)
-        self.redis.xack(STREAM, GROUP, *[entry_id for entry_id, _ in entries])
+        self.redis.xack(stream, GROUP, *[entry_id for entry_id, _ in entries])
         self.totals += result
         if result.dead:
             logger.warning("%d malformed usage events stored as dead letters", result.dead)
         return result
 
-    def _read(self, start: str, block: int | None) -> list[Entry]:
+    def _read_one(self, stream: str, start: str, block: int | None) -> list[Entry]:
         response: Any = self.redis.xreadgroup(
-            GROUP, self.name, {STREAM: start}, count=self.batch_size, block=block
+            GROUP, self.name, {stream: start}, count=self.batch_size, block=block
         )
         return list(response[0][1]) if response else []
+
+    def _read(self, start: str, block: int | None) -> list[tuple[str, list[Entry]]]:
+        """One batch per shard stream that has entries; blocks up to `block` ms if none has.
+
+        Stream by stream (not one XREADGROUP of all 16): on a Redis Cluster the streams live in
+        different slots, and one command may only name keys of one slot.
+        """
+        batches = [(s, e) for s in STREAMS if (e := self._read_one(s, start, None))]
+        if not batches and block:
+            time.sleep(min(block, self.idle_sleep_ms) / 1000)
+        return batches
 
     def recover(self) -> int:
         """Persist what this consumer read but never acknowledged, then claim what others left."""
         count = 0
-        while entries := self._read("0", None):
-            count += self._process(entries).entries
-        cursor: bytes | str = "0-0"
-        while True:
-            cursor, claimed, *deleted = self.redis.xautoclaim(
-                STREAM,
-                GROUP,
-                self.name,
-                self.claim_idle_ms,
-                start_id=cursor,
-                count=self.batch_size,
-            )
-            count += self._process(claimed).entries
-            if deleted and deleted[0]:
-                logger.error("pending usage entries deleted before being stored: %s", deleted[0])
-            if _text_of(cursor) == "0-0":
-                break
+        while batches := self._read("0", None):
+            for stream, entries in batches:
+                count += self._process(stream, entries).entries
+        for stream in STREAMS:
+            cursor: bytes | str = "0-0"
+            while True:
+                cursor, claimed, *deleted = self.redis.xautoclaim(
+                    stream,
+                    GROUP,
+                    self.name,
+                    self.claim_idle_ms,
+                    start_id=cursor,
+                    count=self.batch_size,
+                )
+                count += self._process(stream, claimed).entries
+                if deleted and deleted[0]:
+                    logger.error("pending usage entries deleted before being stored: %s",
+                                 deleted[0])
+                if _text_of(cursor) == "0-0":
+                    break
         return count
 
     def poll(self) -> int:
-        """Wait up to block_ms for new entries and persist one batch of them."""
-        return self._process(self._read(">", self.block_ms)).entries
+        """Persist one batch of new entries per stream, after a short wait if there were none."""
+        return sum(self._process(stream, entries).entries
+                   for stream, entries in self._read(">", self.block_ms))
 
     def drain(self) -> int:
         """Recover, then persist every new entry without waiting; for `meter --once`."""
         self.ensure_group()
         count = self.recover()
-        while entries := self._read(">", None):
-            count += self._process(entries).entries
+        while batches := self._read(">", None):
+            for stream, entries in batches:
+                count += self._process(stream, entries).entries
         trim_acknowledged(self.redis)
         return count
 

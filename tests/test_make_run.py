@@ -12,6 +12,7 @@ import pytest
 import redis
 from openai import OpenAI
 
+from gateway.keys import all_usage_streams
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,8 +87,10 @@ def wait_until_metered(stack: Stack, generations: int, timeout: float = 30) -> N
     client = stack.redis()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        groups = client.xinfo_groups("gw:usage")
-        if groups and groups[0]["entries-read"] == generations and groups[0]["pending"] == 0:
+        groups = [g for s in all_usage_streams() if client.exists(s)
+                  for g in client.xinfo_groups(s)]
+        if groups and sum(g["entries-read"] or 0 for g in groups) == generations and not any(
+                g["pending"] for g in groups):
             return
         time.sleep(0.3)
     raise AssertionError(f"the meter did not persist {generations} generations: {groups}")

@@ -120,8 +120,11 @@ def test_limit_remaining_follows_the_gateways_usage_of_the_limit_period(
         content_type="application/json",
         **bearer(ada_management_key),
     ).json()
+    from config import gateway_state
+
+    owner = ApiKey.objects.get(hash=created["data"]["hash"]).user_id
     redis_client.hset(
-        f"gw:keyusage:{created['data']['hash']}",
+        gateway_state.key_usage(owner, created["data"]["hash"]),
         mapping={"total": 9_000_000_000, period_fields()["daily"]: 1_250_000_000},
     )
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from billing.ledger import total_credits
+from config import gateway_state
 from tests.accounts.conftest import row
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,8 +28,8 @@ def test_credits_become_a_ledger_row_and_the_gateway_balance(make_key, redis_cli
     key = make_key("ada@example.com", credits="12.345")
     user = row(key).user
     assert total_credits(user.pk) == Decimal("12.345")
-    assert redis_client.hget(f"gw:account:{user.pk}", "credits") == b"12345000000"
-    assert redis_client.hget(f"gw:account:{user.pk}", "purchased") == b"0"
+    assert redis_client.hget(gateway_state.account(user.pk), "credits") == b"12345000000"
+    assert redis_client.hget(gateway_state.account(user.pk), "purchased") == b"0"
 
 
 def test_a_second_key_for_the_same_email_reuses_the_user(make_key):

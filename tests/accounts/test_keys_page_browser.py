@@ -5,6 +5,7 @@ import time
 import pytest
 
 from accounts.models import ApiKey
+from config import gateway_state
 from tests.accounts.conftest import row
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,7 +38,7 @@ def test_a_new_key_is_shown_once_then_only_its_label(
     page.screenshot(path=str(tmp_path / "key-created.png"), full_page=True)
     key = row(shown)
     assert (key.name, str(key.limit), key.limit_reset) == ("Production", "20.000000000", "weekly")
-    assert redis_client.hget(f"gw:key:{key.hash}", "limit") == b"20000000000"
+    assert redis_client.hget(gateway_state.key(key.hash), "limit") == b"20000000000"
 
     page.goto(live_server.url + "/keys")
     assert shown not in page.content()
@@ -55,14 +56,14 @@ def test_edit_disable_and_delete(signed_in_page, live_server, redis_client, tmp_
 
     page.click("button:has-text('Disable')")
     page.wait_for_selector("text=is now disabled")
-    assert redis_client.hget(f"gw:key:{key.hash}", "disabled") == b"1"
+    assert redis_client.hget(gateway_state.key(key.hash), "disabled") == b"1"
     page.screenshot(path=str(tmp_path / "keys-list.png"), full_page=True)
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("button:has-text('Delete')")
     page.wait_for_selector("text=No keys yet")
     assert not ApiKey.objects.exists()
-    assert not redis_client.exists(f"gw:key:{key.hash}")
+    assert not redis_client.exists(gateway_state.key(key.hash))
 
 
 def test_another_users_key_page_is_404(signed_in_page, live_server, make_key):
@@ -87,7 +88,7 @@ def test_last_used_shows_when_the_gateway_last_settled_a_generation(
     page = signed_in_page
     key = ApiKey.objects.get(name="Ada's laptop")
     assert "never" in page.locator("tr", has_text="Ada's laptop").inner_text()
-    redis_client.hset(f"gw:keyusage:{key.hash}", mapping={
+    redis_client.hset(gateway_state.key_usage(key.user_id, key.hash), mapping={
         "total": 1_500_000, "last_used": int(time.time()) - 120,
     })
     page.goto(live_server.url + "/keys")

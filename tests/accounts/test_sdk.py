@@ -7,6 +7,7 @@ import secrets
 import pytest
 from openrouter import OpenRouter
 
+from config import gateway_state
 from tests.accounts.conftest import row
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,7 +18,8 @@ def sdk(live_server, key: str) -> OpenRouter:
 
 
 def test_current_key_reads_label_limit_and_kind(live_server, ada_key, redis_client):
-    redis_client.hset(f"gw:keyusage:{row(ada_key).hash}", mapping={"total": 1_500_000_000})
+    usage_key = gateway_state.key_usage(row(ada_key).user_id, row(ada_key).hash)
+    redis_client.hset(usage_key, mapping={"total": 1_500_000_000})
 
     data = sdk(live_server, ada_key).api_keys.get_current_key_metadata().data
 
@@ -56,7 +58,7 @@ def test_management_key_lists_creates_updates_and_deletes(live_server, ada_manag
 def test_credits_report_the_ledger_and_the_gateway_spend(
     live_server, ada, ada_management_key, redis_client
 ):
-    redis_client.hset(f"gw:account:{ada.pk}", "spent", 2_250_000_000)
+    redis_client.hset(gateway_state.account(ada.pk), "spent", 2_250_000_000)
 
     credits = sdk(live_server, ada_management_key).credits.get_credits().data
 

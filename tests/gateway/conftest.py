@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from openai import OpenAI
 
+from gateway import keys as gw_keys
 from gateway.app import Gateway
 from gateway.config import Settings
 from simulator.testing import reset, run_simulator
@@ -80,9 +81,9 @@ def default_models(sim: str) -> dict[str, Any]:
 
 
 def publish_catalog(client: Any, models: dict[str, Any]) -> int:
-    version = int(client.incr("gw:catalog:seq"))
+    version = int(client.incr(gw_keys.CATALOG_SEQ))
     data = orjson.dumps({"version": version, "providers": {}, "models": models})
-    client.hset("gw:catalog", mapping={"version": version, "data": data})
+    client.hset(gw_keys.CATALOG, mapping={"version": version, "data": data})
     return version
 
 
@@ -90,7 +91,7 @@ def publish_key(client: Any, user_id: int = 1, *, key_id: int = 10,
                 management: bool = False, disabled: bool = False, limit: int | None = None,
                 limit_reset: str = "") -> str:
     key = "sk-or-v1-" + secrets.token_hex(32)
-    client.hset(f"gw:key:{hashlib.sha256(key.encode()).hexdigest()}", mapping={
+    client.hset(gw_keys.key(hashlib.sha256(key.encode()).hexdigest()), mapping={
         "key_id": key_id, "user_id": user_id, "name": "test key",
         "management": int(management), "disabled": int(disabled),
         "limit": "" if limit is None else limit, "limit_reset": limit_reset, "expires_at": "",
@@ -100,7 +101,7 @@ def publish_key(client: Any, user_id: int = 1, *, key_id: int = 10,
 
 def publish_account(client: Any, user_id: int = 1, *, credits_usd: float = 10.0,
                     **fields: Any) -> None:
-    client.hset(f"gw:account:{user_id}", mapping={
+    client.hset(gw_keys.account(user_id), mapping={
         "active": 1, "credits": int(credits_usd * NANOS), "purchased": int(credits_usd * NANOS),
         "prompt_logging": 0, "deny_training": 0, "allow": "", "ignore": "", **fields,
     })
@@ -111,11 +112,12 @@ def key_hash(key: str) -> str:
 
 
 def usage_events(client: Any) -> list[dict[str, Any]]:
-    return [orjson.loads(fields[b"event"]) for _, fields in client.xrange("gw:usage")]
+    return [orjson.loads(fields[b"event"])
+            for stream in gw_keys.all_usage_streams() for _, fields in client.xrange(stream)]
 
 
 def account(client: Any, user_id: int = 1) -> dict[str, int]:
-    raw = client.hgetall(f"gw:account:{user_id}")
+    raw = client.hgetall(gw_keys.account(user_id))
     return {k.decode(): int(v) for k, v in raw.items() if v.lstrip(b"-").isdigit()}
 
 

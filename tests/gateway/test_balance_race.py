@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from gateway import keys as gw_keys
 from gateway.pricing import max_cost_nanos
 from gateway.request import parse
 from simulator.testing import set_knobs
@@ -16,7 +17,7 @@ BODY = {"model": OPENAI_MODEL, "max_tokens": 2000,
 def test_concurrent_requests_cannot_overspend(world: World):
     from gateway.catalog import Snapshot
 
-    snapshot = Snapshot.parse(1, world.redis.hget("gw:catalog", "data"))
+    snapshot = Snapshot.parse(1, world.redis.hget(gw_keys.CATALOG, "data"))
     endpoint = snapshot.models[OPENAI_MODEL].endpoints[0]
     req = parse(httpx.Request("POST", "/", json=BODY).content)
     hold = max_cost_nanos(endpoint, req.prompt_tokens, 2000, 0)

@@ -1,5 +1,5 @@
-"""A reservation never leaks: every hold is recorded in `gw:holds` until it settles, and the
-sweeper gives back the holds of a gateway that died mid-request, exactly once."""
+"""A reservation never leaks: every hold is recorded in its shard's `gw:{s<k>}:holds` until it
+settles, and the sweeper gives back the holds of a gateway that died mid-request, exactly once."""
 
 import asyncio
 import os
@@ -21,7 +21,8 @@ from django.conf import settings
 from billing.holds import release_expired
 from billing.tasks import release_expired_holds
 from config.redis import get_redis
-from gateway.metering import HOLDS, Hold, Meter
+from gateway import keys as gw_keys
+from gateway.metering import Hold, Meter
 from gateway.redis_client import Redis
 from simulator.testing import set_knobs
 from tests.gateway.conftest import (
@@ -42,11 +43,13 @@ def slow_stream(tokens: int = 1000) -> dict[str, Any]:
 
 
 def holds(client: Any) -> list[tuple[str, float]]:
-    return [(m.decode(), s) for m, s in client.zrange(HOLDS, 0, -1, withscores=True)]
+    """Every hold record of every shard."""
+    return [(m.decode(), s) for name in gw_keys.all_holds()
+            for m, s in client.zrange(name, 0, -1, withscores=True)]
 
 
-def key_reserved(client: Any, key: str) -> int:
-    return int(client.hget(f"gw:keyusage:{key_hash(key)}", "reserved") or 0)
+def key_reserved(client: Any, key: str, user_id: int = 1) -> int:
+    return int(client.hget(gw_keys.key_usage(user_id, key_hash(key)), "reserved") or 0)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10) -> Any:
@@ -104,8 +107,8 @@ def test_a_request_in_flight_holds_its_maximum_cost_until_it_settles(world: Worl
         ((record, deadline),) = holds(world.redis)
         gen_id, amount, usage_key, account_key = record.split("|")
         assert gen_id.startswith("gen-")
-        assert usage_key == f"gw:keyusage:{key_hash(world.key)}"
-        assert account_key == "gw:account:1"
+        assert usage_key == gw_keys.key_usage(1, key_hash(world.key))
+        assert account_key == gw_keys.account(1) == "gw:{s1}:account:1"
         assert int(amount) == world.account()["reserved"] == key_reserved(world.redis,
                                                                           world.key) > 0
         # The default lifetime: an hour from now, by the Redis clock.
@@ -175,22 +178,23 @@ def test_settle_racing_the_sweeper_releases_each_hold_exactly_once(redis_client:
     """Holds already past their deadline settle while the sweeper pops them, round after
     round. A request still in flight on the same account and key (never expiring) shows a
     double release: `reserved` would drop below its amount."""
-    publish_account(redis_client, user_id=7, credits_usd=100)
-    key = publish_key(redis_client, user_id=7)
-    account_key, usage_key = "gw:account:7", f"gw:keyusage:{key_hash(key)}"
+    # Shard 0, the one the sweeper walks first, so that it races the settles.
+    publish_account(redis_client, user_id=16, credits_usd=100)
+    key = publish_key(redis_client, user_id=16)
+    account_key, usage_key = gw_keys.account(16), gw_keys.key_usage(16, key_hash(key))
     rounds, per_round, amount, cost = 40, 25, 1_000_000, 400_000
 
     async def scenario() -> int:
         client = Redis.from_url(settings.REDIS_URL)
         live = Meter(client, hold_lifetime=3600)
         dying = Meter(client, hold_lifetime=0)
-        bystander = Hold("gen-bystander", account_key, usage_key)
+        bystander = Hold("gen-bystander", "16", key_hash(key))
         await live.reserve(bystander, 5 * amount, None, "", max_tokens=1,
                            completion_price_nanos=1)
         swept = 0
         try:
             for round_no in range(rounds):
-                batch = [Hold(f"gen-{round_no}-{i}", account_key, usage_key)
+                batch = [Hold(f"gen-{round_no}-{i}", "16", key_hash(key))
                          for i in range(per_round)]
                 await asyncio.gather(*(dying.reserve(h, amount, None, "", max_tokens=1,
                                                      completion_price_nanos=1) for h in batch))
@@ -216,10 +220,10 @@ def test_settle_racing_the_sweeper_releases_each_hold_exactly_once(redis_client:
     # The race really happened both ways: some holds were released by the sweeper, the
     # others by their settle, and none twice (checked every round above).
     assert 0 < swept < total, swept
-    balance = account(redis_client, 7)
+    balance = account(redis_client, 16)
     assert balance["spent"] == total * cost
     assert balance["reserved"] == 5 * amount
     assert [m for m, _ in holds(redis_client)] == [f"gen-bystander|{5 * amount}|{usage_key}|"
                                                    f"{account_key}"]
-    assert redis_client.xlen("gw:usage") == total
-    assert orjson.loads(redis_client.get("gw:gen:gen-0-0")) == {}
+    assert redis_client.xlen(gw_keys.usage_stream(0)) == total
+    assert orjson.loads(redis_client.get(gw_keys.generation(16, "gen-0-0"))) == {}

@@ -5,6 +5,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from gateway import keys as gw_keys
 from gateway.metering import period_fields
 from tests.gateway.conftest import ANTHROPIC_MODEL, LLAMA, ONE_PER_FORMAT, World, key_hash
 
@@ -39,13 +40,13 @@ def test_cost_event_balance_and_generation_record_agree(world: World, model: str
     assert event["tokens_completion"] == usage.completion_tokens
     assert event["model"] == model and event["status"] == 200 and event["user_id"] == 1
     assert event["key_hash"] == key_hash(world.key)
-    assert orjson.loads(world.redis.get(f"gw:gen:{generation_id}")) == event
-    assert 0 < world.redis.ttl(f"gw:gen:{generation_id}") <= 86400
+    assert orjson.loads(world.redis.get(gw_keys.generation(1, generation_id))) == event
+    assert 0 < world.redis.ttl(gw_keys.generation(1, generation_id)) <= 86400
 
     balance = world.account()
     assert balance["spent"] == nanos and balance["reserved"] == 0
     usage_fields = {k.decode(): int(v) for k, v in
-                    world.redis.hgetall(f"gw:keyusage:{key_hash(world.key)}").items()}
+                    world.redis.hgetall(gw_keys.key_usage(1, key_hash(world.key))).items()}
     day, week, month = period_fields()
     assert usage_fields["total"] == usage_fields[day] == usage_fields[week] == nanos
     assert usage_fields[month] == nanos and usage_fields["reserved"] == 0

@@ -10,7 +10,8 @@ import redis
 from django.contrib.auth.models import User
 from django.db import connection
 
-from rankings.metering import GENERATION_KEY, GROUP, STREAM, Consumer
+from config import gateway_state
+from rankings.metering import GROUP, STREAMS, Consumer
 
 _ids = itertools.count(1)
 
@@ -64,13 +65,14 @@ Publish = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def publish(redis_client: redis.Redis) -> Publish:
-    """What the gateway does when a generation settles: XADD the event, SET gw:gen:<id>."""
+    """What the gateway does when a generation settles: XADD the event to its account's shard
+    stream, SET its generation record."""
 
     def publish(event: dict[str, Any]) -> dict[str, Any]:
         text = json.dumps(event)
         pipe = redis_client.pipeline(transaction=True)
-        pipe.xadd(STREAM, {"event": text})
-        pipe.set(GENERATION_KEY.format(event["id"]), text, ex=24 * 3600)
+        pipe.xadd(stream_of(event["user_id"]), {"event": text})
+        pipe.set(gateway_state.generation(event["user_id"], event["id"]), text, ex=24 * 3600)
         pipe.execute()
         return event
 
@@ -99,9 +101,18 @@ def meter(redis_client: redis.Redis) -> Callable[..., int]:
 
 def pending(client: redis.Redis) -> int:
     """Entries read by a consumer of the group and not acknowledged yet."""
-    if not client.exists(STREAM):
-        return 0
-    return int(client.xpending(STREAM, GROUP)["pending"])
+    return sum(int(client.xpending(stream, GROUP)["pending"])
+               for stream in STREAMS if client.exists(stream))
+
+
+def stream_of(user_id: int) -> str:
+    """The usage stream of the account's shard."""
+    return gateway_state.usage_stream(gateway_state.shard_of(user_id))
+
+
+def stream_length(client: redis.Redis) -> int:
+    """Entries in all the shard streams together."""
+    return sum(int(client.xlen(stream)) for stream in STREAMS)
 
 
 @pytest.fixture

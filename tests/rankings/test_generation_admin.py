@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from rankings.models import DeadLetter
-from tests.rankings.conftest import usage_event
+from tests.rankings.conftest import stream_of, usage_event
 
 
 def test_generations_are_searchable_and_filterable(
@@ -34,7 +34,7 @@ def test_generations_are_searchable_and_filterable(
 
 def test_dead_letters_show_their_raw_text(client: Client, db: None, meter, redis_client) -> None:
     admin = User.objects.create_superuser("root", "root@example.com", "pw-root-123456")
-    redis_client.xadd("gw:usage", {"event": '{"id": "gen-broken"'})
+    redis_client.xadd(stream_of(0), {"event": '{"id": "gen-broken"'})
     meter()
     client.force_login(admin)
 

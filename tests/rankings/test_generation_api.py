@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.keys import create_key
+from config import gateway_state
 from tests.rankings.conftest import usage_event
 
 SCHEMA = json.loads((Path(__file__).parent / "generation_response.schema.json").read_text())
@@ -38,7 +39,7 @@ def test_answers_from_redis_at_once_then_from_postgres_with_the_same_fields(
 
     status, before = get(client, ada_key, id=event["id"])  # the consumer has not run yet
     meter()
-    redis_client.delete(f"gw:gen:{event['id']}")  # as 24 hours later
+    redis_client.delete(gateway_state.generation(ada.pk, event["id"]))  # as 24 hours later
     status_after, after = get(client, ada_key, id=event["id"])
 
     assert (status, status_after) == (200, 200)

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from rankings.models import Generation
-from tests.rankings.conftest import pending, usage_event
+from tests.rankings.conftest import pending, stream_of, usage_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_once_reports_what_it_metered(db: None, publish, redis_client) -> None:
 def test_once_on_an_empty_stream_creates_the_group(db: None, redis_client) -> None:
     call_command("meter", once=True, stdout=io.StringIO())
 
-    assert redis_client.xinfo_groups("gw:usage")[0]["name"] == b"meter"
+    assert redis_client.xinfo_groups(stream_of(0))[0]["name"] == b"meter"
 
 
 def test_a_batch_size_below_one_is_refused(db: None, redis_client) -> None:

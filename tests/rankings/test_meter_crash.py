@@ -15,6 +15,7 @@ import redis
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
+from rankings.metering import STREAMS
 from rankings.models import Generation
 from tests.rankings.conftest import pending, usage_event
 
@@ -40,14 +41,14 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
 
 
 def consumer_pending(client: redis.Redis, name: str) -> int:
-    try:
-        consumers = client.xinfo_consumers("gw:usage", "meter")
-    except redis.ResponseError:  # the consumer has not created its group yet
-        return 0
-    for consumer in consumers:
-        if consumer["name"].decode() == name:
-            return int(consumer["pending"])
-    return 0
+    total = 0
+    for stream in STREAMS:
+        try:
+            consumers = client.xinfo_consumers(stream, "meter")
+        except redis.ResponseError:  # the consumer has not created its group yet
+            continue
+        total += sum(int(c["pending"]) for c in consumers if c["name"].decode() == name)
+    return total
 
 
 def sessions(app: str, only_waiting: bool = False) -> int:

@@ -6,22 +6,23 @@ import pytest
 from django.contrib.auth.models import User
 
 from rankings.models import DeadLetter, Generation
-from tests.rankings.conftest import pending, usage_event
+from tests.rankings.conftest import pending, stream_of, usage_event
 
 
 def test_bad_entries_are_kept_as_dead_letters_and_good_ones_stored(
     ada: User, publish, meter, redis_client
 ) -> None:
     before = publish(usage_event(ada.pk))
-    redis_client.xadd("gw:usage", {"event": "{not json"})
-    redis_client.xadd("gw:usage", {"event": json.dumps(usage_event(ada.pk, cost="0.5"))})
+    stream = stream_of(ada.pk)
+    redis_client.xadd(stream, {"event": "{not json"})
+    redis_client.xadd(stream, {"event": json.dumps(usage_event(ada.pk, cost="0.5"))})
     missing = usage_event(ada.pk)
     del missing["tokens_prompt"]
-    redis_client.xadd("gw:usage", {"event": json.dumps(missing)})
-    redis_client.xadd("gw:usage", {"event": json.dumps(usage_event(ada.pk, tokens_prompt="42"))})
-    redis_client.xadd("gw:usage", {"event": json.dumps(usage_event(ada.pk, id="chatcmpl-1"))})
-    redis_client.xadd("gw:usage", {"event": json.dumps([1, 2, 3])})
-    redis_client.xadd("gw:usage", {"payload": "wrong field name"})
+    redis_client.xadd(stream, {"event": json.dumps(missing)})
+    redis_client.xadd(stream, {"event": json.dumps(usage_event(ada.pk, tokens_prompt="42"))})
+    redis_client.xadd(stream, {"event": json.dumps(usage_event(ada.pk, id="chatcmpl-1"))})
+    redis_client.xadd(stream, {"event": json.dumps([1, 2, 3])})
+    redis_client.xadd(stream, {"payload": "wrong field name"})
     after = publish(usage_event(ada.pk))
 
     assert meter(batch_size=3) == 9
@@ -41,10 +42,11 @@ def test_bad_entries_are_kept_as_dead_letters_and_good_ones_stored(
 
 
 def test_a_dead_letter_is_recorded_once_when_redelivered(ada: User, meter, redis_client) -> None:
-    entry_id = redis_client.xadd("gw:usage", {"event": "garbage"})
+    stream = stream_of(ada.pk)
+    entry_id = redis_client.xadd(stream, {"event": "garbage"})
     meter()
     # As if the consumer had crashed after its commit and before XACK: redeliver the entry.
-    redis_client.xgroup_setid("gw:usage", "meter", "0")
+    redis_client.xgroup_setid(stream, "meter", "0")
 
     meter()
 
@@ -60,9 +62,10 @@ def test_an_entry_trimmed_from_the_stream_while_pending_does_not_block(
     kept = publish(usage_event(ada.pk))
     consumer = Consumer(redis_client, name="crashed", claim_idle_ms=0)
     consumer.ensure_group()
-    redis_client.xreadgroup("meter", "crashed", {"gw:usage": ">"}, count=10)  # read, then "crash"
-    first_id = redis_client.xrange("gw:usage", count=1)[0][0]
-    redis_client.xdel("gw:usage", first_id)
+    stream = stream_of(ada.pk)
+    redis_client.xreadgroup("meter", "crashed", {stream: ">"}, count=10)  # read, then "crash"
+    first_id = redis_client.xrange(stream, count=1)[0][0]
+    redis_client.xdel(stream, first_id)
 
     consumer.drain()
 

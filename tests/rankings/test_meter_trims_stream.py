@@ -17,21 +17,23 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
-from rankings.metering import GROUP, STREAM, Consumer, trim_acknowledged
+from rankings.metering import GROUP, STREAMS, Consumer, trim_acknowledged
 from rankings.models import Generation
-from tests.rankings.conftest import pending, usage_event
+from tests.rankings.conftest import pending, stream_length, stream_of, usage_event
 
 
 def stream_ids(client: redis.Redis) -> list[str]:
-    entries: Any = client.xrange(STREAM)
-    return [entry_id.decode() for entry_id, _ in entries]
+    """Entry ids of every shard stream (these tests publish for one account, one stream)."""
+    return [entry_id.decode() for stream in STREAMS for entry_id, _ in client.xrange(stream)]
 
 
 def generation_ids(client: redis.Redis, entry_ids: list[str]) -> set[str]:
     events: set[str] = set()
     for entry_id in entry_ids:
-        entries: Any = client.xrange(STREAM, entry_id, entry_id)
-        events.add(json.loads(entries[0][1][b"event"])["id"])
+        for stream in STREAMS:
+            entries: Any = client.xrange(stream, entry_id, entry_id)
+            if entries:
+                events.add(json.loads(entries[0][1][b"event"])["id"])
     return events
 
 
@@ -50,8 +52,9 @@ def publish_many(publish, redis_client: redis.Redis) -> Callable[[User, int], li
 
 def read_and_die(client: redis.Redis, count: int, group: str = GROUP) -> list[str]:
     """A consumer that reads a batch and is killed before it acknowledges anything."""
-    response: Any = client.xreadgroup(group, "dead-consumer", {STREAM: ">"}, count=count)
-    return [entry_id.decode() for entry_id, _ in response[0][1]]
+    response: Any = client.xreadgroup(group, "dead-consumer", {s: ">" for s in STREAMS},
+                                      count=count)
+    return [entry_id.decode() for _, entries in response for entry_id, _ in entries]
 
 
 def test_once_trims_everything_it_persisted(
@@ -62,7 +65,7 @@ def test_once_trims_everything_it_persisted(
     assert meter() == 300
 
     assert Generation.objects.count() == 300
-    assert redis_client.xlen(STREAM) == 0
+    assert stream_length(redis_client) == 0
     # The group survives the trim: the next event is read where the last one stopped.
     publish(usage_event(ada.pk))
     assert meter() == 1
@@ -94,7 +97,7 @@ def test_entries_a_dead_consumer_left_pending_survive_until_claimed(
     assert Generation.objects.filter(pk__in=lost_generations).count() == 20
     assert Generation.objects.count() == 500
     assert pending(redis_client) == 0
-    assert redis_client.xlen(STREAM) == 0
+    assert stream_length(redis_client) == 0
 
 
 def test_entries_not_yet_delivered_to_the_group_survive(
@@ -118,13 +121,13 @@ def test_a_stream_nobody_consumes_yet_is_not_trimmed(ada: User, publish_many, re
     publish_many(ada, 50)  # the gateway ran before any meter created the group
 
     assert trim_acknowledged(redis_client) == 0
-    assert redis_client.xlen(STREAM) == 50
+    assert stream_length(redis_client) == 50
 
 
 def test_a_lagging_second_group_keeps_its_entries(
     ada: User, publish_many, redis_client, meter
 ) -> None:
-    redis_client.xgroup_create(STREAM, "audit", id="0", mkstream=True)
+    redis_client.xgroup_create(stream_of(ada.pk), "audit", id="0", mkstream=True)
     ids = publish_many(ada, 400)
 
     meter()  # the meter group is done with all of them; audit has read none
@@ -132,15 +135,18 @@ def test_a_lagging_second_group_keeps_its_entries(
     assert Generation.objects.count() == 400
     assert stream_ids(redis_client) == ids
 
-    read: Any = redis_client.xreadgroup("audit", "auditor", {STREAM: ">"}, count=300)
-    redis_client.xack(STREAM, "audit", *[entry_id for entry_id, _ in read[0][1][:250]])
+    read: Any = redis_client.xreadgroup("audit", "auditor", {stream_of(ada.pk): ">"},
+                                         count=300)
+    redis_client.xack(stream_of(ada.pk), "audit",
+                      *[entry_id for entry_id, _ in read[0][1][:250]])
     meter()
 
     kept = stream_ids(redis_client)
     assert set(ids[250:]) <= set(kept)  # read-not-acked and never-read audit entries stay
     assert len(kept) < 400
 
-    redis_client.xack(STREAM, "audit", *[entry_id for entry_id, _ in read[0][1][250:]])
+    redis_client.xack(stream_of(ada.pk), "audit",
+                      *[entry_id for entry_id, _ in read[0][1][250:]])
     meter()
     assert set(ids[300:]) <= set(stream_ids(redis_client))  # audit has still not read these
 
@@ -171,7 +177,7 @@ def test_the_running_consumer_trims_every_few_seconds(
     thread.start()
     try:
         deadline = time.monotonic() + 30
-        while Generation.objects.count() < 200 or redis_client.xlen(STREAM) > 0:
+        while Generation.objects.count() < 200 or stream_length(redis_client) > 0:
             assert time.monotonic() < deadline, "the loop did not trim what it stored"
             time.sleep(0.05)
     finally:

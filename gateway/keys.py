@@ -1,0 +1,70 @@
+"""Every Redis key name the gateway uses (docs/gateway-state.md); config/gateway_state.py is
+the Django side's twin and a test checks that both spell the same names.
+
+State that one Lua script touches together lives in one hash slot, so a Redis Cluster can
+carry it: an account's hash, its keys' usage, its holds, its generation records and its usage
+events all carry the hash tag of the account's shard, `{s<user id % SHARDS>}`. The holds index
+and the usage stream are one per shard (not one per account) so the sweeper and the metering
+consumer walk a fixed, small set of keys.
+"""
+
+SHARDS = 16
+
+CATALOG = "gw:catalog"
+CATALOG_SEQ = "gw:catalog:seq"
+# Set by a full publish of the Django side's state: without it, a missing key record may mean
+# "Redis lost its data" rather than "no such key".
+READY = "gw:ready"
+
+
+def shard_of(user_id: int | str) -> int:
+    return int(user_id) % SHARDS
+
+
+def _tag(user_id: int | str) -> str:
+    return f"gw:{{s{shard_of(user_id)}}}"
+
+
+def key(key_hash: str) -> str:
+    return f"gw:key:{key_hash}"
+
+
+def account(user_id: int | str) -> str:
+    return f"{_tag(user_id)}:account:{int(user_id)}"
+
+
+def key_usage(user_id: int | str, key_hash: str) -> str:
+    """Usage of a key, in its owner's shard (one script charges both)."""
+    return f"{_tag(user_id)}:keyusage:{key_hash}"
+
+
+def generation(user_id: int | str, generation_id: str) -> str:
+    return f"{_tag(user_id)}:gen:{generation_id}"
+
+
+def holds(shard: int) -> str:
+    return f"gw:{{s{shard}}}:holds"
+
+
+def usage_stream(shard: int) -> str:
+    return f"gw:{{s{shard}}}:usage"
+
+
+def all_holds() -> list[str]:
+    return [holds(shard) for shard in range(SHARDS)]
+
+
+def all_usage_streams() -> list[str]:
+    return [usage_stream(shard) for shard in range(SHARDS)]
+
+
+# Free-model request counters (gateway/ratelimit.py), in the account's shard so one script can
+# read the account's `purchased` with them.
+def free_minute(user_id: int | str) -> str:
+    """Sorted set of this minute's free-model requests (member: generation id, score: ms)."""
+    return f"{_tag(user_id)}:free:min:{int(user_id)}"
+
+
+def free_day(user_id: int | str, day: str) -> str:
+    """Count of free-model requests on one UTC day (YYYY-MM-DD)."""
+    return f"{_tag(user_id)}:free:day:{int(user_id)}:{day}"
