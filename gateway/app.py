@@ -3,12 +3,13 @@
 import logging
 import random
 
-from gateway import auto_router, routing
 from gateway import request as request_mod
+from gateway import auto_router, routing
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
 from gateway.completions import Completions
 from gateway.config import Settings
+from gateway.embeddings import EMBEDDINGS, Embeddings
 from gateway.errors import GatewayError
 from gateway.http import (
     JSON_CT,
@@ -57,8 +58,15 @@ class Gateway:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if scope["method"] == "OPTIONS" and (path in ROUTES or path in SURFACES):
+        if scope["method"] == "OPTIONS" and (path in ROUTES or path in SURFACES
+                                              or path == EMBEDDINGS):
             await preflight(send)
+            return
+        if path == EMBEDDINGS:
+            if scope["method"] != "POST":
+                await send_error(send, GatewayError(405, f"{path} accepts POST only"))
+                return
+            await self.embed(scope, receive, send)
             return
         if path in SURFACES:
             if scope["method"] != "POST":
@@ -144,6 +152,24 @@ class Gateway:
             if not started:
                 await send_error(send, GatewayError(500, "Internal server error",
                                                     {"error_type": "server"}))
+
+    async def embed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.redis is not None and self.completions is not None, "not started"
+        try:
+            raw = await read_body(receive, self.settings.max_body_bytes)
+            caller = await self.auth.authenticate(self.redis, header(scope, b"authorization"))
+            snapshot = await self.catalog.refresh(self.redis)
+            body, gen_id = await Embeddings(self.completions).create(
+                scope, caller, raw, snapshot, self.rng)
+            await send_bytes(send, 200, body, [(b"x-generation-id", gen_id.encode())])
+        except GatewayError as err:
+            await send_error(send, err)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("unexpected error on %s", scope["path"])
+            await send_error(send, GatewayError(500, "Internal server error",
+                                                {"error_type": "server"}))
 
     async def healthz(self, send: Send) -> None:
         try:

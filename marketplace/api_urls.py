@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from marketplace import api
+from marketplace import api, api_lists
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("models", api.models, name="api-models"),
@@ -8,4 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("models/<str:author>/<str:slug>/endpoints", api.model_endpoints, name="api-endpoints"),
     path("model/<str:author>/<str:slug>", api.model_detail, name="api-model"),
     path("providers", api.providers, name="api-providers"),
+    path("models/user", api_lists.user_models, name="api-models-user"),
+    path("embeddings/models", api_lists.embedding_models, name="api-embedding-models"),
+    path("endpoints/zdr", api_lists.zdr_endpoints, name="api-endpoints-zdr"),
 ]

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from simulator import engine
+from simulator import embeddings, engine
 from simulator.formats.anthropic import AnthropicFormat
 from simulator.formats.base import ApiError, Context, Format, Parsed, Request
 from simulator.formats.gemini import GeminiFormat
@@ -38,6 +38,10 @@ Send = Callable[[Message], Awaitable[None]]
 GEMINI_RE = re.compile(
     r"^/(?P<provider>[^/]+)/(?:v1beta|v1|v1alpha)/(?:[^:]*/)?models/(?P<model>[^/:]+)"
     r":(?P<action>generateContent|streamGenerateContent)$"
+)
+EMBED_RE = re.compile(
+    r"^/(?P<provider>[^/]+)/(?:v1beta|v1)/models/(?P<model>[^/:]+)"
+    r":(?P<action>embedContent|batchEmbedContents)$"
 )
 DEFAULT_5XX = {"openai": [500, 503], "anthropic": [529, 500], "gemini": [503, 500]}
 ID_PREFIX = {"openai": "chatcmpl-", "anthropic": "msg_01", "gemini": ""}
@@ -145,6 +149,10 @@ class Simulator:
         fmt: Format | None = None
         provider = model = action = None
         parts = path.split("/")
+        embedding = EMBED_RE.match(path)
+        if embedding or (len(parts) == 4 and parts[2:] == ["v1", "embeddings"]):
+            await self._embed(scope, receive, send, parts[1], embedding)
+            return
         if len(parts) == 5 and parts[2] == "v1" and parts[3:] == ["chat", "completions"]:
             fmt, provider = self.openai, parts[1]
         elif len(parts) == 4 and parts[2:] == ["v1", "messages"]:
@@ -352,6 +360,48 @@ class Simulator:
         buf += enc.finish(plan)
         await flush(more=False)
         rec.completion_tokens, rec.finish_reason = emitted, plan.finish
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    async def _embed(self, scope: Scope, receive: Receive, send: Send, provider: str,
+                     gemini: re.Match[str] | None) -> None:
+        fmt: Format = self.gemini if gemini else self.openai
+        if scope["method"] != "POST":
+            await send_json(send, 405, {"error": {"message": f"{scope['method']} not allowed"}})
+            return
+        raw = await read_body(receive)
+        if raw is None:
+            return
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        req = Request("POST", scope["path"], query, headers, raw, provider)
+        knobs = self.store.knobs(provider)
+        try:
+            if knobs.is_down(time.time()):
+                raise fmt.unavailable()
+            fmt.check_auth(req, knobs)
+            dice = self.store.dice(provider)
+            if knobs.rate_limit_rate and dice.random() < knobs.rate_limit_rate:
+                raise fmt.rate_limited(knobs.retry_after_s)
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = None
+            if not isinstance(body, dict):
+                raise ApiError(400, "invalid_request", "Invalid JSON payload received.")
+            if knobs.error_rate and dice.random() < knobs.error_rate:
+                raise fmt.server_error(dice.choice(knobs.error_statuses or DEFAULT_5XX[fmt.name]))
+            if gemini:
+                answer = embeddings.gemini_response(
+                    body, unquote(gemini["model"]), gemini["action"] == "batchEmbedContents")
+            else:
+                answer = embeddings.openai_response(body)
+        except ApiError as err:
+            await send_json(send, err.status, fmt.render_error(err), _encode_headers(err.headers))
+            return
+        await send_json(send, 200, answer)
 
     # -- control API -----------------------------------------------------------------------
 

@@ -32,6 +32,25 @@ GEMINI = "google/gemini-2.5-flash"
 O4 = "openai/o4-mini"
 R1 = "deepseek/deepseek-r1"
 REASONING_MODELS = [CLAUDE, GEMINI, O4, R1]
+SMALL = "openai/text-embedding-3-small"
+LARGE = "openai/text-embedding-3-large"
+GEMINI_EMBED = "google/gemini-embedding-001"
+
+
+def embedding_models(sim_url: str) -> dict[str, Any]:
+    def embedder(model_id: str, *endpoints: dict[str, Any]) -> dict[str, Any]:
+        return {**model(model_id, *endpoints), "output_modalities": ["embeddings"],
+                "supported_parameters": ["dimensions", "encoding_format"]}
+
+    return {
+        SMALL: embedder(SMALL, endpoint(sim_url, 31, "openai", "openai",
+                                        "text-embedding-3-small", "0.00000002", "0")),
+        LARGE: embedder(LARGE, endpoint(sim_url, 32, "openai", "openai",
+                                        "text-embedding-3-large", "0.00000013", "0")),
+        GEMINI_EMBED: embedder(GEMINI_EMBED, endpoint(
+            sim_url, 33, "google-ai-studio", "gemini", "gemini-embedding-001", "0.00000015",
+            "0")),
+    }
 
 
 def reasoning_models(sim_url: str) -> dict[str, Any]:
@@ -55,7 +74,8 @@ def reasoning_models(sim_url: str) -> dict[str, Any]:
 @pytest.fixture
 def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
     """A running gateway with the default and the reasoning models, $10 and one key."""
-    publish_catalog(redis_client, {**default_models(sim), **reasoning_models(sim)})
+    publish_catalog(redis_client, {**default_models(sim), **reasoning_models(sim),
+                                   **embedding_models(sim)})
     publish_account(redis_client)
     key = publish_key(redis_client)
     with serve_asgi(Gateway(gateway_settings())) as url:
