@@ -87,6 +87,12 @@ def _provider_rows(rows: list[EndpointEntry]) -> list[dict[str, Any]]:
     return [{"endpoint": e, "stats": live[e.pk]} for e in rows]
 
 
+def _endpoint_history(rows: list[EndpointEntry]) -> list[dict[str, Any]]:
+    """Per endpoint with traffic, its daily uptime and latency for the model page's chart."""
+    history = stats.daily_history(e.pk for e in rows)
+    return [{"tag": e.tag, "days": history[e.pk]} for e in rows if history[e.pk]]
+
+
 def model_page(request: HttpRequest, author: str, slug: str) -> HttpResponse:
     base_slug, _, variant = slug.partition(":")
     catalog = get_catalog()
@@ -124,7 +130,13 @@ def provider_page(request: HttpRequest, slug: str) -> HttpResponse:
         for endpoint in catalog.endpoints[entry.base_id]
         if endpoint.provider_slug == slug
     ]
-    return render(request, "marketplace/provider.html", {"provider": provider, "offers": offers})
+    live = stats.endpoint_stats(e.pk for _, e in offers)
+    context = {
+        "provider": provider,
+        "offers": [(m, e, live[e.pk]) for m, e in offers],
+        "status": stats.provider_status(live.values()),
+    }
+    return render(request, "marketplace/provider.html", context)
 
 
 def compare_page(request: HttpRequest) -> HttpResponse:
