@@ -3,8 +3,8 @@
 import logging
 import random
 
-from gateway import request as request_mod
 from gateway import auto_router, routing
+from gateway import request as request_mod
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
 from gateway.completions import Completions
@@ -26,6 +26,7 @@ from gateway.http import (
 )
 from gateway.metering import Meter
 from gateway.presets import Presets
+from gateway.ratelimit import FreeLimits
 from gateway.redis_client import Redis
 from gateway.stats import Stats
 from gateway.surface import Translator, preflight
@@ -49,6 +50,7 @@ class Gateway:
         self.presets = Presets()
         self.completions: Completions | None = None
         self.stats: Stats | None = None
+        self.limits: FreeLimits | None = None
         self.rng = random.Random()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,6 +99,7 @@ class Gateway:
                     self.settings.keepalive_interval, self.settings.first_byte_timeout,
                 )
                 self.stats = Stats(self.redis)
+                self.limits = FreeLimits(self.redis)
                 self.completions.stats = self.stats
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -136,6 +139,8 @@ class Gateway:
             plan = routing.with_retries(
                 routing.plan(snapshot, req, caller.account, self.rng, view), view)
             gen = self.completions.start(scope, caller, req)
+            if self.limits is not None:
+                plan = await self.limits.admit(caller.account.user_id, gen.id, plan)
             if req.stream:
                 await self.completions.stream(gen, plan, tracking_send, receive)
                 return
