@@ -40,6 +40,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, transaction
 
 from billing.ledger import record_usage
+from billing.topup import after_usage
 from config import gateway_state
 from rankings.models import DeadLetter, Generation
 
@@ -246,6 +247,7 @@ def _insert(generations: list[Generation], dead: list[DeadLetter]) -> BatchResul
         Generation.objects.bulk_create(generations, ignore_conflicts=True)
         # The usage charge commits with its generation, once per generation id.
         record_usage((g.user_id, g.id, g.cost) for g in generations)
+        after_usage({g.user_id for g in generations if g.user_id is not None})
         DeadLetter.objects.bulk_create(dead, ignore_conflicts=True)
     return BatchResult(generations=len(generations), dead=len(dead))
 
