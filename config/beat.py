@@ -7,4 +7,8 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "release-expired-holds": {"task": "billing.release_expired_holds", "schedule": 60.0},
     # Auto top-up of balances under their threshold, once per crossing (billing/topup.py).
     "auto-top-up": {"task": "billing.auto_top_up", "schedule": 60.0},
+    # Generation partitions for the months ahead (rankings/partitions.py).
+    "rankings-partitions": {"task": "rankings.ensure_partitions", "schedule": 6 * 3600.0},
+    # Hourly rollups into the leaderboards, charts and panels (rankings/refresh.py).
+    "rankings-refresh": {"task": "rankings.refresh", "schedule": 300.0},
 }

@@ -87,3 +87,257 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.error}"
+
+
+# --- rollups: maintained by the statement triggers of migration 0004, never by Python -------
+
+
+class HourlyUsage(models.Model):
+    """Generations summed per UTC hour, model, provider, app, account and key.
+
+    Written only by the triggers on the generation table (inserts add, deletes subtract), so
+    it stays exact for batches, late rows and re-delivered events, and keeps the history when
+    old raw partitions are detached. `app` is the referer's origin ("" for none or localhost);
+    `user_id` and `key_id` are 0 when unknown (plain numbers: history outlives accounts).
+    """
+
+    hour = models.DateTimeField()
+    model = models.TextField()
+    provider = models.TextField()
+    app = models.TextField()
+    user_id = models.BigIntegerField()
+    key_id = models.BigIntegerField()
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    tokens_reasoning = models.BigIntegerField(default=0)
+    tokens_cached = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
+    # Sums and counts, so averages over any grouping stay exact.
+    latency_ms_sum = models.BigIntegerField(default=0)
+    latency_count = models.BigIntegerField(default=0)
+    ttft_ms_sum = models.BigIntegerField(default=0)
+    ttft_count = models.BigIntegerField(default=0)
+    throughput_sum = models.FloatField(default=0)
+    throughput_count = models.BigIntegerField(default=0)
+    finish_length = models.BigIntegerField(default=0)
+    finish_content_filter = models.BigIntegerField(default=0)
+    finish_tool_calls = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "model", "provider", "app", "user_id", "key_id"],
+                name="hourlyusage_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["model", "hour"], name="hourlyusage_model_hour"),
+            models.Index(fields=["app", "hour"], name="hourlyusage_app_hour"),
+            models.Index(fields=["user_id", "hour"], name="hourlyusage_user_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.model} {self.app}"
+
+
+class HourlyCategoryUsage(models.Model):
+    """Requests and tokens per UTC hour, X-OpenRouter-Categories value, model and app."""
+
+    hour = models.DateTimeField()
+    category = models.TextField()
+    model = models.TextField()
+    app = models.TextField()
+    requests = models.BigIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "category", "model", "app"], name="hourlycategory_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.category} {self.model}"
+
+
+class App(models.Model):
+    """An app, identified by its HTTP-Referer origin; the triggers add it on first sight."""
+
+    origin = models.TextField(unique=True)  # "https://example.com"
+    title = models.TextField(blank=True)  # the latest X-OpenRouter-Title / X-Title
+    description = models.TextField(blank=True)  # edited by the app's owner
+    hidden = models.BooleanField(default=False)  # hidden by its owner from public pages
+    categories = ArrayField(models.TextField(), default=list, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.title or self.origin.split("://", 1)[-1]
+
+    @property
+    def initial(self) -> str:
+        return (self.name[:1] or "?").upper()
+
+
+class Feedback(models.Model):
+    """An account's verdict on one of its generations (POST /api/v1/generation/feedback)."""
+
+    generation_id = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    model = models.TextField()
+    provider = models.TextField(blank=True)
+    category = models.TextField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["generation_id", "user"], name="feedback_once")
+        ]
+
+
+# --- snapshots: written by refresh_rankings from the rollups, read by the pages -------------
+
+    def __str__(self) -> str:
+        return f"{self.generation_id}: {self.category}"
+
+
+class ModelDaily(models.Model):
+    """Per model and UTC day: what the charts and leaderboards add up."""
+
+    day = models.DateField()
+    model = models.TextField()
+    tokens = models.BigIntegerField()  # prompt + completion, as rankings count them
+    requests = models.BigIntegerField()
+    cost = models.DecimalField(max_digits=24, decimal_places=9)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "model"], name="modeldaily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.model}"
+
+
+class AppDaily(models.Model):
+    day = models.DateField()
+    app = models.TextField()
+    tokens = models.BigIntegerField()
+    requests = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "app"], name="appdaily_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.app}"
+
+
+class ModelRanking(models.Model):
+    """One row of a leaderboard: a model's place for a period (day, week, month, all)."""
+
+    period = models.CharField(max_length=8)
+    rank = models.IntegerField()
+    model = models.TextField()
+    tokens = models.BigIntegerField()
+    cost = models.DecimalField(max_digits=24, decimal_places=9)
+    requests = models.BigIntegerField()
+    previous_tokens = models.BigIntegerField(null=True)  # same-length period before
+    previous_rank = models.IntegerField(null=True)
+    accounts = models.IntegerField()  # distinct accounts that used it in the period
+    apps = models.IntegerField()  # distinct public apps
+    retention = models.FloatField(null=True)  # share of the previous period's accounts back
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period", "model"], name="modelranking_key")
+        ]
+        indexes = [models.Index(fields=["period", "rank"], name="modelranking_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.period} #{self.rank} {self.model}"
+
+
+class AppRanking(models.Model):
+    """One row of the app leaderboard for a period; `trend` compares with the period before."""
+
+    period = models.CharField(max_length=8)
+    rank = models.IntegerField()
+    app = models.ForeignKey(App, on_delete=models.CASCADE)
+    tokens = models.BigIntegerField()
+    requests = models.BigIntegerField()
+    previous_tokens = models.BigIntegerField(null=True)
+    models_used = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "app"], name="appranking_key")]
+        indexes = [models.Index(fields=["period", "rank"], name="appranking_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.period} #{self.rank} {self.app_id}"
+
+
+class ModelApp(models.Model):
+    """The apps using a model over the last 30 days, ranked by tokens."""
+
+    model = models.TextField()
+    rank = models.IntegerField()
+    app = models.ForeignKey(App, on_delete=models.CASCADE)
+    tokens = models.BigIntegerField()
+    requests = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "app"], name="modelapp_key")]
+        indexes = [models.Index(fields=["model", "rank"], name="modelapp_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.model} #{self.rank} {self.app_id}"
+
+
+class ModelQuality(models.Model):
+    """A model's last 30 days per provider: how generations ended, from the generations."""
+
+    model = models.TextField()
+    provider = models.TextField()
+    requests = models.BigIntegerField()
+    errors = models.BigIntegerField()
+    finish_length = models.BigIntegerField()
+    finish_content_filter = models.BigIntegerField()
+    finish_tool_calls = models.BigIntegerField()
+    latency_ms = models.FloatField(null=True)  # average
+    throughput = models.FloatField(null=True)  # average completion tokens per second
+    feedback = models.JSONField(default=dict)  # feedback category -> count
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "provider"], name="modelquality_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} via {self.provider}"
+
+
+class Snapshot(models.Model):
+    """A chart's data as refresh_rankings computed it (small JSON, read whole by a page)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    data = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyntheticData(models.Model):
+    """Present while `seed_usage` demo data is loaded: pages that show it say so."""
+
+    generations = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"synthetic demo data ({self.generations} generations)"
