@@ -3,7 +3,7 @@
 import logging
 import random
 
-from gateway import auto_router, routing
+from gateway import auto_router, mixtures, routing
 from gateway import request as request_mod
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
@@ -25,6 +25,7 @@ from gateway.http import (
     send_json,
 )
 from gateway.metering import Meter
+from gateway.moa import Mixtures
 from gateway.presets import Presets
 from gateway.ratelimit import FreeLimits
 from gateway.redis_client import Redis
@@ -136,6 +137,15 @@ class Gateway:
             snapshot = await self.catalog.refresh(self.redis)
             auto_router.route(snapshot, req)
             view = self.stats.current() if self.stats is not None else None
+            mixture = mixtures.requested(req.body, req.models)
+            if mixture is not None:
+                def planner(sub: request_mod.ChatRequest) -> list[routing.Attempt]:
+                    return routing.with_retries(
+                        routing.plan(snapshot, sub, caller.account, self.rng, view), view)
+
+                await Mixtures(self.completions, self.settings.keepalive_interval).serve(
+                    scope, caller, req, mixture, planner, tracking_send, receive)
+                return
             plan = routing.with_retries(
                 routing.plan(snapshot, req, caller.account, self.rng, view), view)
             gen = self.completions.start(scope, caller, req)

@@ -61,7 +61,8 @@ def merge_tools(preset: list[Any], request: list[Any]) -> list[Any]:
     return merged + [t for t in request if _tool_name(t) in by_name]
 
 
-def merge(body: dict[str, Any], preset: dict[str, Any], model: str | None) -> dict[str, Any]:
+def merge(body: dict[str, Any], preset: dict[str, Any], model: str | None,
+          slug: str = "") -> dict[str, Any]:
     """The request with the preset applied (request fields win)."""
     config: dict[str, Any] = dict(preset.get("config") or {})
     merged = {k: v for k, v in body.items() if k != "preset"}
@@ -74,6 +75,9 @@ def merge(body: dict[str, Any], preset: dict[str, Any], model: str | None) -> di
             merged["tools"] = merge_tools(value, body["tools"])
         elif merged.get(name) is None:
             merged[name] = value
+    if merged.get("moa") is not None and not merged.get("model") and not merged.get("models"):
+        # A mixture of agents answers under the preset's name.
+        merged["model"] = f"{MARK}{slug}"
     system = preset.get("system_prompt")
     if isinstance(system, str) and system and isinstance(merged.get("messages"), list):
         merged["messages"] = [{"role": "system", "content": system}, *merged["messages"]]
@@ -117,4 +121,4 @@ class Presets:
         if record is None:
             raise GatewayError(404, f"Preset '{slug}' not found",
                                {"error_type": "not_found", "preset": slug})
-        return orjson.dumps(merge(body, record, model))
+        return orjson.dumps(merge(body, record, model, slug))
