@@ -39,7 +39,7 @@ EXTRA = [  # model, endpoint id, provider, wire format, prompt price, completion
 ]
 
 
-def mixture_models(sim: str) -> dict[str, Any]:
+def mixture_models(sim: str) -> dict[str, Any]:  # noqa: F811
     models = default_models(sim)
     # Llama on one provider only, so that its outage is one knob.
     models[LLAMA] = model(LLAMA, endpoint(sim, 4, "deepinfra", "openai", "llama-3.3-70b",

@@ -70,7 +70,7 @@ def test_streamed_proposers_come_as_reasoning_then_the_answer_as_content(world: 
     assert f"[{QWEN}]" in reasoning and f"[{MIXTRAL}]" in reasoning
     assert {c.model for c in chunks} == {LITE} and {c.id for c in chunks} == {chunks[0].id}
     last = chunks[-1]
-    parent, subs = split(world)
+    _, subs = split(world)
     assert round(last.usage.model_extra["cost"] * 1e9) == sum(e["cost_nanos"] for e in subs)
     assert all(e["streamed"] for e in subs)
 
@@ -81,7 +81,7 @@ def test_a_failing_proposer_drops_out_and_the_metadata_says_so(world: World):
     assert answer.choices[0].message.content
     failed = answer.model_extra["moa"]["failed_models"]
     assert [f["model"] for f in failed] == [MIXTRAL]
-    parent, subs = split(world)
+    _, subs = split(world)
     # The failed proposer never produced a generation; the others are charged.
     assert MIXTRAL not in [e["model"] for e in subs]
     assert world.account()["spent"] == sum(e["cost_nanos"] for e in subs)
@@ -112,7 +112,7 @@ def test_three_layers_each_read_the_previous_answers(world: World):
     answer = ask(world, "openmarket/moa-open")
     rows = answer.model_extra["moa"]["sub_generations"]
     assert [r["layer"] for r in rows] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4]
-    parent, subs = split(world)
+    _, subs = split(world)
     assert len(subs) == 10
     # Layers 2 and 3 got the previous answers: their prompts are longer than layer 1's.
     by_id = {e["id"]: e for e in subs}
