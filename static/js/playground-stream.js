@@ -50,6 +50,9 @@
           "No provider can serve " + modelName + " with these settings: loosen the provider preferences.", status);
       case 400:
         return new PlaygroundError(message, "Change the request (parameters, image, length) and send again.", status);
+      case 503:
+        return new PlaygroundError("Temporarily unavailable: " + message,
+          "Press Regenerate in a moment, or allow fallbacks to other providers.", status);
       default:
         return new PlaygroundError("The provider failed: " + message + raw,
           "Press Regenerate, or turn on fallbacks to let another provider answer.", status);

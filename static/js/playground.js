@@ -266,6 +266,9 @@
     }
     if (msg.reasoning) {
       const details = el("details", "pg-reasoning");
+      // Redrawn on every streamed token: keep it open once the reader opened it.
+      details.open = !!msg.showReasoning;
+      details.addEventListener("toggle", function () { msg.showReasoning = details.open; });
       details.append(el("summary", "small muted", "Reasoning"), el("div", "pg-reasoning-text small", msg.reasoning));
       node.appendChild(details);
     }

@@ -11,6 +11,8 @@ HOSTILE = (
     "**bold** and [a link](javascript:window.__pwned=3) and `<b>code</b>`\n\n"
     "```html\n<iframe src=\"javascript:window.__pwned=4\"></iframe>\n```"
 )
+# Streamed first, as reasoning models do: the page shows it folded away.
+THOUGHT = "Thinking it over <svg onload=\"window.__pwned = 5\">"
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
@@ -34,6 +36,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if stream:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "more_body": True,
+                    "body": _chunk({"role": "assistant", "content": "", "reasoning": THOUGHT})})
         for i in range(0, len(HOSTILE), 16):
             piece = _chunk({"content": HOSTILE[i:i + 16]})
             await send({"type": "http.response.body", "body": piece, "more_body": True})

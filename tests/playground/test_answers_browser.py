@@ -4,6 +4,7 @@ free models without credits, and a conversation that runs as code outside the br
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,26 +33,37 @@ def send(page: Any, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_a_hostile_answer_is_shown_as_text_and_runs_nothing(
-    page: Any, router: str, make_user: MakeUser, tmp_path: Path
-) -> None:
-    make_user()
+@pytest.fixture
+def hostile_openai(catalog: str) -> Iterator[str]:
+    """Every endpoint of the `openai` provider served by the hostile provider, published
+    before the gateway starts (it reloads the catalog at most once a second)."""
     with serve_asgi(hostile.app) as upstream:
-        # Every OpenAI endpoint of the catalog is now served by the hostile provider.
         provider = Provider.objects.get(slug="openai")
         provider.base_url = upstream + "/v1"
         provider.save()
-        sign_in(page, router, then=f"/playground?model={PAID}")
-        dialogs: list[str] = []
+        yield upstream
 
-        def record(dialog: Any) -> None:
-            dialogs.append(dialog.message)
-            dialog.dismiss()
 
-        page.on("dialog", record)
-        send(page, "Say something nasty [sim:tokens=10]")
-        answer = column(page, PAID).locator(".pg-assistant .pg-body")
-        column(page, PAID).locator(".pg-meta-cost").wait_for()
+def test_a_hostile_answer_is_shown_as_text_and_runs_nothing(
+    page: Any, hostile_openai: str, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user()
+    sign_in(page, router, then=f"/playground?model={PAID}")
+    dialogs: list[str] = []
+
+    def record(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    # Other providers serve the model too: ask for the hostile one only (provider preferences).
+    page.click("#pg-settings summary")
+    page.fill("#pg-order", "openai")
+    page.uncheck("#pg-fallbacks")
+    page.click("#pg-settings summary")
+    send(page, "Say something nasty [sim:tokens=10]")
+    answer = column(page, PAID).locator(".pg-assistant .pg-body")
+    column(page, PAID).locator(".pg-meta-cost").wait_for()
 
     text = answer.inner_text()
     assert '<img src=x onerror="window.__pwned = 1">' in text
@@ -65,6 +77,12 @@ def test_a_hostile_answer_is_shown_as_text_and_runs_nothing(
     # A javascript: link is left as text, never a link.
     assert answer.locator("a").count() == 0 and "[a link](javascript:" in text
     assert page.evaluate("window.__pwned") is None and dialogs == []
+    # The reasoning came first and is folded away, as text too.
+    reasoning = column(page, PAID).locator(".pg-reasoning")
+    assert reasoning.get_attribute("open") is None
+    reasoning.locator("summary").click()
+    assert reasoning.locator(".pg-reasoning-text").inner_text() == hostile.THOUGHT
+    assert reasoning.locator("svg").count() == 0
     page.screenshot(path=str(tmp_path / "hostile.png"))
 
 
