@@ -1,7 +1,12 @@
 """POST /api/v1/chat/completions and /api/v1/completions: DESIGN.md "Data flow of one completion".
 
-authenticate -> parse -> plan the route -> reserve -> call endpoints in order (fallback before
-the first byte) -> answer in OpenAI's shape -> settle and meter in one atomic step.
+authenticate -> parse -> plan the route (gateway/app.py), then here: reserve -> call endpoints
+in order (fallback before the first byte) -> answer in OpenAI's shape -> settle once.
+
+Every path that reserved ends in exactly one `Completions.settle`, called from a `finally`:
+whatever happened (an answer, an upstream error, a client gone, a timeout, a bug in a
+decoder), the generation is charged what reached the user, or released if nothing did. A
+settle that cannot reach Redis is spooled to disk and replayed (gateway/spool.py).
 """
 
 import asyncio
@@ -70,11 +75,21 @@ class Generation:
     cancelled: bool = False
     # True only while a stream is being relayed: a disconnect then cancels the relay.
     cancellable: bool = False
+    # What the one settle will charge: set once the generation's usage is known.
+    charge_nanos: int = 0
+    usage_event: bytes | None = None
+    settled: bool = False
+    # The first 402 met while looking for an endpoint the caller can afford.
+    refusal: GatewayError | None = None
 
     @property
     def model_name(self) -> str:
         assert self.model is not None
         return self.model.id + (f":{self.variant}" if self.variant else "")
+
+    def charge(self, nanos: int, event: bytes) -> None:
+        """Record what the settle step will charge; the last word wins."""
+        self.charge_nanos, self.usage_event = nanos, event
 
     def record(self, endpoint: Endpoint, status: int, began: float) -> None:
         self.attempts.append({
@@ -156,15 +171,33 @@ class Completions:
                 gen.hold, target, gen.caller.limit, gen.caller.limit_reset,
                 max_tokens=budget, completion_price_nanos=float(prices.completion * 10**9),
             )
-        except GatewayError:
-            if not gen.attempts:
+        except GatewayError as err:
+            if err.status != 402:
                 raise
+            # Too dear for this caller: try the next endpoint; refuse only if none is affordable.
+            gen.refusal = gen.refusal or err
             return False
         return True
 
+    async def settle(self, gen: Generation) -> None:
+        """The one settle of a generation: release its hold and charge what was recorded with
+        `Generation.charge` (nothing if no answer reached the user). Later calls do nothing."""
+        if gen.settled:
+            return
+        gen.settled = True
+        # Shielded: a cancelled request (client gone, shutdown) still completes its settle.
+        await asyncio.shield(
+            self.meter.settle(gen.hold, gen.charge_nanos, gen.id, gen.usage_event))
+
     async def release(self, gen: Generation) -> None:
-        if gen.hold.amount:
-            await self.meter.settle(gen.hold, 0, gen.id, None)
+        await self.settle(gen)
+
+    def attempted(self, gen: Generation, endpoint: Endpoint, status: int, began: float) -> None:
+        """Record one attempt's outcome on the generation and in the live statistics."""
+        gen.record(endpoint, status, began)
+        if status != 200 and self.stats is not None:
+            self.stats.record(endpoint.id, failure_kind(status),
+                              latency_ms=gen.attempts[-1]["latency_ms"])
 
     def event(self, gen: Generation, usage: Usage, charged: Cost, *, streamed: bool,
               finish: str | None, native: str | None, upstream_id: str | None,
@@ -228,7 +261,7 @@ class Completions:
             assert gen.endpoint is not None
             return await self._answer(gen, gen.endpoint, data), gen.endpoint.provider_name
         finally:
-            await self.release(gen)
+            await self.settle(gen)
 
     async def _first_that_answers(
         self, gen: Generation, plan: Plan,
@@ -251,15 +284,14 @@ class Completions:
                 except UpstreamError as err:
                     last = err
                 else:
-                    gen.record(endpoint, 200, began)
+                    self.attempted(gen, endpoint, 200, began)
                     gen.model, gen.variant, gen.endpoint = model, variant, endpoint
                     return result
-                gen.record(endpoint, last.status, began)
-                if self.stats is not None:
-                    self.stats.record(endpoint.id, failure_kind(last.status),
-                                      latency_ms=gen.attempts[-1]["latency_ms"])
+                self.attempted(gen, endpoint, last.status, began)
                 if not last.retryable:
                     raise final_error(last, gen)
+        if last is None and gen.refusal is not None:
+            raise gen.refusal  # no endpoint was affordable
         raise final_error(last, gen)
 
     async def _call(self, gen: Generation, endpoint: Endpoint) -> dict[str, Any]:
@@ -298,7 +330,7 @@ class Completions:
             text = (message.get("content") or "") if isinstance(message.get("content"), str) \
                 else ""
             usage = Usage(gen.req.prompt_tokens, estimate_tokens(text))
-        charged = cost(endpoint, usage)
+        charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging)
         finish = result.finish_reason
         choice: dict[str, Any]
         if gen.req.legacy:
@@ -318,9 +350,9 @@ class Completions:
             "choices": [choice],
             "usage": usage_payload(usage, charged),
         })
-        event = self.event(gen, usage, charged, streamed=False, finish=finish,
-                           native=result.native_finish_reason, upstream_id=result.upstream_id)
-        await self.meter.settle(gen.hold, charged.nanos, gen.id, event)
+        gen.charge(charged.nanos, self.event(
+            gen, usage, charged, streamed=False, finish=finish,
+            native=result.native_finish_reason, upstream_id=result.upstream_id))
         return body
 
     # -- streaming -----------------------------------------------------------------------
@@ -355,7 +387,7 @@ class Completions:
                 opened = opener.result()
             except GatewayError as err:
                 gen.cancellable = False
-                await self.release(gen)
+                await self.settle(gen)  # nothing was generated: releases the hold
                 if not headers_sent:
                     await send({"type": "http.response.start", "status": err.status,
                                 "headers": [(b"content-type", b"application/json"),
@@ -367,6 +399,9 @@ class Completions:
                 return
             await start()
             await self._relay(gen, opened, writer, write)
+            await self.settle(gen)  # before [DONE]: the generation is on record when it ends
+            if not gen.cancelled:
+                await write(DONE, more=False)
         except asyncio.CancelledError:
             if not gen.cancelled:
                 raise
@@ -377,10 +412,10 @@ class Completions:
                 await asyncio.gather(opener, return_exceptions=True)
             elif opener.exception() is None:
                 opener.result().resp.close()
-            await self.release(gen)
         finally:
             gen.cancellable = False
             watcher.cancel()
+            await self.settle(gen)
 
     async def _watch(self, gen: Generation, receive: Any, task: asyncio.Task[Any]) -> None:
         while True:
@@ -422,6 +457,12 @@ class Completions:
                 raise
             raise UpstreamError(502, f"{endpoint.provider_name}: {exc.__class__.__name__}"
                                 ) from None
+        except Exception:
+            resp.close()
+            # A decoder that breaks on this answer: nothing reached the user, try the next.
+            log.exception("decoding %s's stream failed before its first token",
+                          endpoint.provider_name)
+            raise UpstreamError(502, f"{endpoint.provider_name}: undecodable answer") from None
         except BaseException:
             resp.close()
             raise
@@ -454,13 +495,16 @@ class Completions:
                 await opened.drain()
             opened.resp.close()
             usage, charged = self._final_usage(gen, opened)
-            event = self.event(gen, usage, charged, streamed=True, finish=state.finish_reason,
-                               native=state.native_finish_reason,
-                               upstream_id=state.upstream_id)
-            await self.meter.settle(gen.hold, charged.nanos, gen.id, event)
+            gen.charge(charged.nanos, self.event(
+                gen, usage, charged, streamed=True, finish=state.finish_reason,
+                native=state.native_finish_reason, upstream_id=state.upstream_id))
             return
         except (aiohttp.ClientError, ValueError, *TIMEOUTS) as exc:
             failure = f"Provider disconnected unexpectedly ({exc.__class__.__name__})"
+        except Exception:
+            # A bug in a decoder or an adapter mid-stream: what was streamed is still charged.
+            log.exception("relaying %s's stream failed", endpoint.provider_name)
+            failure = "Internal error while relaying the provider's stream"
         finally:
             opened.resp.release()
         if state.error:
@@ -471,18 +515,16 @@ class Completions:
             error = {"code": 502, "message": failure,
                      "metadata": {"error_type": "provider_unavailable",
                                   "provider_name": endpoint.provider_name}}
-            event = self.event(gen, usage, charged, streamed=True, finish="error",
-                               native=state.native_finish_reason or "error",
-                               upstream_id=state.upstream_id)
+            gen.charge(charged.nanos, self.event(
+                gen, usage, charged, streamed=True, finish="error",
+                native=state.native_finish_reason or "error", upstream_id=state.upstream_id))
             await write(writer.error(error, usage, charged))
         else:
-            event = self.event(gen, usage, charged, streamed=True, finish=state.finish_reason,
-                               native=state.native_finish_reason,
-                               upstream_id=state.upstream_id)
+            gen.charge(charged.nanos, self.event(
+                gen, usage, charged, streamed=True, finish=state.finish_reason,
+                native=state.native_finish_reason, upstream_id=state.upstream_id))
             await write(writer.finish(state.finish_reason, state.native_finish_reason)
                         + writer.usage(usage, charged))
-        await self.meter.settle(gen.hold, charged.nanos, gen.id, event)
-        await write(DONE, more=False)
 
     def _final_usage(self, gen: Generation, opened: "Opened") -> tuple[Usage, Cost]:
         """Usage as reported by the upstream, or estimated from what was streamed."""
@@ -493,7 +535,9 @@ class Completions:
         if usage is None or (usage.completion_tokens == 0 and produced):
             prompt = state.prompt_tokens or (usage.prompt_tokens if usage else 0)
             usage = Usage(prompt or gen.req.prompt_tokens, produced)
-        return usage, cost(gen.endpoint, usage)
+        return usage, cost(
+            gen.endpoint, usage, prompt_logging=gen.caller.account.prompt_logging
+        )
 
 
 class Opened:

@@ -181,7 +181,7 @@ class Embeddings:
             endpoint = gen.endpoint
             assert endpoint is not None
             usage = Usage(prompt_tokens=tokens)
-            charged = cost(endpoint, usage)
+            charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging)
             event = orjson.loads(engine.event(gen, usage, charged, streamed=False, finish="stop",
                                               native=None, upstream_id=None))
             event["api_type"] = "embeddings"

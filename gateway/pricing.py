@@ -34,11 +34,17 @@ def to_nanos(amount: Decimal) -> int:
     return int(amount.quantize(NANO, rounding=ROUND_HALF_EVEN) / NANO)
 
 
-def cost(endpoint: Endpoint, usage: Usage) -> Cost:
+# An account that opted in to prompt logging pays this share of the list price (1% off).
+PROMPT_LOGGING_SHARE = Decimal("0.99")
+
+
+def cost(endpoint: Endpoint, usage: Usage, *, prompt_logging: bool = False) -> Cost:
     """prompt·p + completion·c + request + images·image + cache reads/writes, with overrides.
 
     Cached prompt tokens are billed at the cache-read price when the endpoint has one, and
-    reasoning tokens are part of the completion tokens (priced as completion).
+    reasoning tokens are part of the completion tokens (priced as completion). With
+    `prompt_logging` the charge is 1% less; `prompt` and `completion` stay the provider's
+    prices (the upstream cost).
     """
     prices = endpoint.pricing.for_prompt(usage.prompt_tokens)
     cached = min(usage.cached_tokens, usage.prompt_tokens) if prices.input_cache_read else 0
@@ -50,7 +56,10 @@ def cost(endpoint: Endpoint, usage: Usage) -> Cost:
         + usage.images * prices.image
     )
     completion = usage.completion_tokens * prices.completion
-    total = (prompt + completion + prices.request).quantize(NANO, rounding=ROUND_HALF_EVEN)
+    listed = prompt + completion + prices.request
+    if prompt_logging:
+        listed *= PROMPT_LOGGING_SHARE
+    total = listed.quantize(NANO, rounding=ROUND_HALF_EVEN)
     return Cost(total, prompt, completion)
 
 

@@ -110,6 +110,7 @@ def test_buy_spend_and_auto_top_up(page, router, tmp_path):
     out = io.StringIO()
     call_command("create_api_key", email=EMAIL, name="laptop", stdout=out)
     key = out.getvalue().strip()
+    call_command("publish_state", stdout=io.StringIO())
     reply = httpx.post(
         router + "/api/v1/chat/completions",
         headers={"Authorization": f"Bearer {key}"},
@@ -159,4 +160,3 @@ def test_buy_spend_and_auto_top_up(page, router, tmp_path):
     assert page.inner_text("#purchased") == "$35.00"
     assert Purchase.objects.filter(source="auto_topup", status="paid").count() == 1
     shoot(page, tmp_path, "credits-after")
-
