@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,14 @@ def new_session(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
+_API_KEY_ENV = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")
+
+
 def api_key(endpoint: Endpoint) -> str | None:
-    return os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
+    # Only <NAME>_API_KEY variables: never one of the gateway's own secrets (the catalog checks
+    # the same form; this is the second lock).
+    name = endpoint.api_key_env
+    return os.environ.get(name) if name and _API_KEY_ENV.fullmatch(name) else None
 
 
 def retry_after(headers: Any) -> int | None:

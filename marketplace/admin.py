@@ -1,9 +1,11 @@
 """Operator admin for the catalog. Every save publishes the snapshot once, after commit
 (signals.py), so a price edited here reaches the gateway and the API within a second."""
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 
+from marketplace.loader import api_key_env_error
 from marketplace.models import Author, Endpoint, Model, Provider
 
 
@@ -13,8 +15,17 @@ class AuthorAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
+class ProviderForm(forms.ModelForm):
+    def clean_api_key_env(self) -> str:
+        name = self.cleaned_data["api_key_env"].strip()
+        if error := api_key_env_error(name):
+            raise forms.ValidationError(error)
+        return name
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
     # An operator typing "api.example.com" means https, as Django 6 will assume.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [

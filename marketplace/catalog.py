@@ -43,6 +43,7 @@ class EndpointEntry:
     data_policy: dict[str, Any]
     supported_parameters: tuple[str, ...]
     api: dict[str, Any]  # PublicEndpoint without the live stats
+    simulated: bool = False  # no base_url: served by the local simulator (when it is enabled)
 
     @property
     def is_standard(self) -> bool:
@@ -156,6 +157,7 @@ def _endpoint_entry(model: Model, endpoint: Endpoint, provider: Provider) -> End
         data_policy=endpoint.data_policy,
         supported_parameters=tuple(endpoint.supported_parameters),
         api=api,
+        simulated=not provider.base_url,
     )
 
 

@@ -38,6 +38,10 @@ DEFAULT_CATALOG = Path(__file__).resolve().parent / "data" / "catalog.json"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODEL_ID_RE = re.compile(r"^([a-z0-9][a-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A provider's key is read from the gateway's environment under this name: only names of the
+# form <NAME>_API_KEY, so the catalog can never make the gateway send one of its own secrets
+# (SECRET_KEY, DATABASE_URL, REDIS_URL...) upstream. The gateway checks the same form.
+API_KEY_ENV_RE = re.compile(r"^[A-Z][A-Z0-9_]*_API_KEY$")
 URL_RE = re.compile(r"^https?://[^\s]+$")
 API_FORMATS = set(ApiFormat.values)
 PRICE_KEYS = ("prompt", "completion", "request", "image", "input_cache_read", "input_cache_write")
@@ -197,6 +201,23 @@ class _Parsed:
     endpoints: dict[tuple[str, str, str], dict[str, Any]]  # (model id, tag, variant)
 
 
+def api_key_env_error(name: str) -> str | None:
+    """Why `name` cannot hold a provider's key, or None when it can (empty = no key)."""
+    if not name or API_KEY_ENV_RE.match(name):
+        return None
+    return (
+        f"'api_key_env' must name a variable of the form <NAME>_API_KEY "
+        f"(for example DEEPINFRA_API_KEY), not {name!r}"
+    )
+
+
+def _api_key_env(check: "_Checker", where: str, item: dict[str, Any]) -> str:
+    name = check.string(where, item, "api_key_env", required=False, max_length=100)
+    if error := api_key_env_error(name):
+        check.fail(where, error)
+    return name
+
+
 def _parse(data: dict[str, Any], known_authors: set[str], known_providers: set[str]) -> _Parsed:
     check = _Checker()
     authors: dict[str, dict[str, Any]] = {}
@@ -223,8 +244,7 @@ def _parse(data: dict[str, Any], known_authors: set[str], known_providers: set[s
             "api_format": api_format,
             "base_url": check.string(where, item, "base_url", required=False, pattern=URL_RE,
                                      max_length=500).rstrip("/"),
-            "api_key_env": check.string(where, item, "api_key_env", required=False,
-                                        pattern=ENV_RE, max_length=100),
+            "api_key_env": _api_key_env(check, where, item),
             "trains_on_prompts": bool(policy.get("training")),
             "retains_prompts": bool(policy.get("retains_prompts")),
             "retention_days": policy.get("retention_days"),

@@ -84,6 +84,9 @@ def _endpoint(endpoint: Endpoint) -> dict[str, Any]:
 def build_snapshot() -> dict[str, Any]:
     """Enabled providers and models, each model with its enabled endpoints (3 queries)."""
     providers = {p.pk: p for p in Provider.objects.filter(enabled=True)}
+    if not settings.SIMULATOR_ENABLED:
+        # A provider without its own base_url exists only in the simulator: not routable.
+        providers = {pk: p for pk, p in providers.items() if p.base_url}
     # file_values is the loader's record, not published, and would double the decode time.
     models = list(Model.objects.filter(enabled=True).order_by("model_id").defer("file_values"))
     by_model: dict[int, list[Endpoint]] = {m.pk: [] for m in models}

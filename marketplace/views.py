@@ -107,8 +107,10 @@ def model_page(request: HttpRequest, author: str, slug: str) -> HttpResponse:
         "free": free,
         "variant": variant,
         "rows": _provider_rows(rows),
+        "endpoint_history": _endpoint_history(rows),
         "api_base": settings.SITE_URL.rstrip("/") + "/api/v1",
         "call_id": f"{model_id}:{variant}" if variant else entry.id,
+        "simulator_enabled": settings.SIMULATOR_ENABLED,
     }
     return render(request, "marketplace/model.html", context)
 

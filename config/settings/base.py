@@ -137,8 +137,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
-# Where the local provider fleet answers; providers without a base_url are served by it.
+# Where the local provider fleet answers; providers without a base_url are served by it, but
+# only while SIMULATOR_ENABLED is on (make run, tests). Off (production settings), they are
+# left out of the gateway's snapshot and their model pages say they are not routable.
 SIMULATOR_URL = env_str("SIMULATOR_URL", "http://127.0.0.1:8003")
+SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", True)
 # The gateway's own address, for the web side's internal calls (playground, test calls).
 GATEWAY_URL = env_str("GATEWAY_URL", "http://127.0.0.1:8002")
 

@@ -72,7 +72,7 @@ def tiny_catalog(**model_overrides: Any) -> dict[str, Any]:
                 "display_name": "Local vLLM",
                 "api_format": "openai",
                 "base_url": "http://127.0.0.1:8080/v1",
-                "api_key_env": "LOCAL_VLLM_KEY",
+                "api_key_env": "LOCAL_VLLM_API_KEY",
                 "data_policy": {
                     "training": False,
                     "retains_prompts": False,

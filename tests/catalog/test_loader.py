@@ -102,7 +102,7 @@ def test_without_prune_a_small_file_adds_one_provider_next_to_the_others(write_c
     assert _counts() == (20, 25, 91, 326)
     assert Model.objects.filter(enabled=True).count() == 91
     local = Provider.objects.get(slug="local-vllm")
-    assert (local.base_url, local.api_key_env) == ("http://127.0.0.1:8080/v1", "LOCAL_VLLM_KEY")
+    assert (local.base_url, local.api_key_env) == ("http://127.0.0.1:8080/v1", "LOCAL_VLLM_API_KEY")
 
 
 def test_a_small_file_may_use_providers_already_in_the_database(write_catalog) -> None:

@@ -96,7 +96,7 @@ def test_an_operator_provider_keeps_its_own_base_url_and_key_name(db, redis_clie
     _, snap = _snapshot(redis_client)
     endpoint = snap["models"]["acme/rocket-7b"]["endpoints"][0]
     assert endpoint["base_url"] == "http://127.0.0.1:8080/v1"
-    assert endpoint["api_key_env"] == "LOCAL_VLLM_KEY"
+    assert endpoint["api_key_env"] == "LOCAL_VLLM_API_KEY"
     assert endpoint["upstream_model"] == "rocket-7b"
 
 
