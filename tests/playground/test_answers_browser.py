@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from marketplace.models import Provider
 from tests.playground import hostile
@@ -154,3 +155,34 @@ def test_copy_as_code_runs_outside_the_browser(
     python = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             env=env, timeout=30)
     assert python.returncode == 0 and python.stdout.strip(), python.stderr
+
+
+def knobs(simulator: str, **values: Any) -> None:
+    """The same knobs for every provider of the catalog."""
+    for slug in Provider.objects.values_list("slug", flat=True):
+        requests.put(f"{simulator}/_control/providers/{slug}", json=values,
+                     timeout=5).raise_for_status()
+
+
+def test_rate_limits_and_provider_failures_read_as_what_to_do_next(
+    page: Any, router: str, simulator: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user()
+    sign_in(page, router, then=f"/playground?model={PAID}")
+    knobs(simulator, rate_limit_rate=1.0)
+    send(page, "Hello")
+    error = column(page, PAID).locator(".pg-error")
+    error.wait_for()
+    assert "Rate limited" in error.inner_text() and "Regenerate" in error.inner_text()
+
+    knobs(simulator, rate_limit_rate=0.0, error_rate=1.0)
+    column(page, PAID).locator(".pg-regenerate").click()
+    column(page, PAID).locator(".pg-error", has_text="provider").wait_for()
+    assert "Rate limited" not in column(page, PAID).inner_text()  # replaced, not added
+    page.screenshot(path=str(tmp_path / "provider-failed.png"))
+
+    knobs(simulator, error_rate=0.0)
+    column(page, PAID).locator(".pg-regenerate").click()
+    column(page, PAID).locator(".pg-meta-cost").wait_for()
+    assert column(page, PAID).locator(".pg-error").count() == 0
+    assert column(page, PAID).locator(".pg-assistant").count() == 1

@@ -3,9 +3,11 @@ continue the other, reload and find the conversation still there."""
 
 from typing import Any
 
+import orjson
 import pytest
 import requests
 
+from gateway import keys
 from marketplace.models import Provider
 from simulator.testing import recent_requests
 from tests.playground.conftest import OTHER, PAID, MakeUser, sign_in
@@ -25,7 +27,8 @@ def column(page: Any, model: str) -> Any:
 
 
 def test_two_models_stream_at_once_stop_one_continue_reload(
-    page: Any, router: str, simulator: str, make_user: MakeUser, tmp_path: Any
+    page: Any, router: str, simulator: str, make_user: MakeUser, tmp_path: Any,
+    redis_client: Any,
 ) -> None:
     make_user()
     pace(simulator, 40)
@@ -68,6 +71,12 @@ def test_two_models_stream_at_once_stop_one_continue_reload(
     last = recent_requests(simulator)[-1]
     assert last["prompt_tokens"] > 120
     page.screenshot(path=str(tmp_path / "laptop.png"), full_page=True)
+    # Routed, metered and attributed like any call: the app is the playground itself.
+    events = [orjson.loads(fields[b"event"]) for stream in keys.all_usage_streams()
+              for _, fields in redis_client.xrange(stream)]
+    assert len(events) == 3
+    assert {e["app_title"] for e in events} == {"Playground"}
+    assert {e["http_referer"] for e in events} == {f"{router}/playground"}
 
     page.reload()
     page.locator(".pg-conv", has_text="Tell me about rivers").wait_for()
