@@ -132,11 +132,10 @@ class HourlyUsage(models.Model):
                 name="hourlyusage_key",
             )
         ]
-        indexes = [
-            models.Index(fields=["model", "hour"], name="hourlyusage_model_hour"),
-            models.Index(fields=["app", "hour"], name="hourlyusage_app_hour"),
-            models.Index(fields=["user_id", "hour"], name="hourlyusage_user_hour"),
-        ]
+        # Only what reads the rollups directly needs: refresh_rankings reads hour ranges (the
+        # unique key starts with the hour), /activity reads one account. Every other index
+        # would be paid by every ingest batch.
+        indexes = [models.Index(fields=["user_id", "hour"], name="hourlyusage_user_hour")]
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h {self.model} {self.app}"

@@ -5,13 +5,18 @@
 CREATE OR REPLACE FUNCTION rankings_rollup___NAME__() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- `o`: the app of each distinct referer, computed once per referer rather than per row.
+    WITH o AS MATERIALIZED (
+        SELECT http_referer, rankings_app_origin(http_referer) AS app
+        FROM (SELECT DISTINCT http_referer FROM __ROWS__) AS d
+    )
     INSERT INTO rankings_hourlyusage AS r (
         hour, model, provider, app, user_id, key_id, requests, errors,
         tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, cost,
         latency_ms_sum, latency_count, ttft_ms_sum, ttft_count, throughput_sum, throughput_count,
         finish_length, finish_content_filter, finish_tool_calls)
     SELECT date_trunc('hour', created_at, 'UTC'), model, provider,
-        rankings_app_origin(http_referer), coalesce(user_id, 0), coalesce(key_id, 0),
+        o.app, coalesce(user_id, 0), coalesce(key_id, 0),
         __SIGN__ * count(*), __SIGN__ * count(*) FILTER (WHERE status >= 400),
         __SIGN__ * sum(tokens_prompt), __SIGN__ * sum(tokens_completion),
         __SIGN__ * sum(tokens_reasoning), __SIGN__ * sum(tokens_cached), __SIGN__ * sum(cost),
@@ -21,7 +26,7 @@ BEGIN
         __SIGN__ * count(*) FILTER (WHERE finish_reason = 'length'),
         __SIGN__ * count(*) FILTER (WHERE finish_reason = 'content_filter'),
         __SIGN__ * count(*) FILTER (WHERE finish_reason = 'tool_calls')
-    FROM __ROWS__
+    FROM __ROWS__ JOIN o USING (http_referer)
     GROUP BY 1, 2, 3, 4, 5, 6
     ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (hour, model, provider, app, user_id, key_id) DO UPDATE SET
@@ -42,11 +47,14 @@ BEGIN
         finish_content_filter = r.finish_content_filter + EXCLUDED.finish_content_filter,
         finish_tool_calls = r.finish_tool_calls + EXCLUDED.finish_tool_calls;
 
+    WITH o AS MATERIALIZED (
+        SELECT http_referer, rankings_app_origin(http_referer) AS app
+        FROM (SELECT DISTINCT http_referer FROM __ROWS__) AS d
+    )
     INSERT INTO rankings_hourlycategoryusage AS r (hour, category, model, app, requests, tokens)
-    SELECT date_trunc('hour', created_at, 'UTC'), category, model,
-        rankings_app_origin(http_referer),
+    SELECT date_trunc('hour', created_at, 'UTC'), category, model, o.app,
         __SIGN__ * count(*), __SIGN__ * sum(tokens_prompt + tokens_completion)
-    FROM __ROWS__, unnest(app_categories) AS category
+    FROM __ROWS__ JOIN o USING (http_referer), unnest(app_categories) AS category
     GROUP BY 1, 2, 3, 4
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (hour, category, model, app) DO UPDATE SET
@@ -62,10 +70,12 @@ BEGIN
     ELSE
         -- Apps appear on first sight; the latest non-empty title names them; categories merge
         -- into at most ten.
-        WITH g AS (
-            SELECT rankings_app_origin(http_referer) AS origin, app_title, app_categories,
-                created_at
-            FROM __ROWS__
+        WITH o AS MATERIALIZED (
+            SELECT http_referer, rankings_app_origin(http_referer) AS app
+            FROM (SELECT DISTINCT http_referer FROM __ROWS__) AS d
+        ), g AS (
+            SELECT o.app AS origin, app_title, app_categories, created_at
+            FROM __ROWS__ JOIN o USING (http_referer)
         ), cats AS (
             SELECT origin, array_agg(DISTINCT category) AS categories
             FROM g, unnest(app_categories) AS category WHERE origin <> '' GROUP BY origin

@@ -1,0 +1,35 @@
+"""The SQL of the generation table's partitions and rollup triggers (files in rankings/sql/).
+
+Migrations run it; keeping it in .sql files lets it read as SQL.
+"""
+
+from pathlib import Path
+
+SQL = Path(__file__).resolve().parent / "sql"
+
+
+def sql(name: str) -> str:
+    return (SQL / name).read_text()
+
+
+def functions() -> str:
+    """The app-origin function and the rollup functions (insert adds, delete subtracts);
+    CREATE OR REPLACE, so running it again updates them in place."""
+    function = sql("rollup_function.sql")
+    rollups = "\n".join(
+        function.replace("__NAME__", name).replace("__ROWS__", rows).replace("__SIGN__", sign)
+        for name, rows, sign in [
+            ("insert", "inserted_generations", "1"),
+            ("delete", "deleted_generations", "(-1)"),
+        ]
+    )
+    return sql("app_origin.sql") + "\n" + rollups
+
+
+def triggers() -> str:
+    """The functions and the statement triggers that call them."""
+    return (
+        sql("rollup_triggers.sql")
+        .replace("-- __ORIGIN__", "")
+        .replace("-- __FUNCTIONS__", functions())
+    )
