@@ -83,11 +83,18 @@ def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[st
     return records
 
 
+def _ledger_spent(user_ids: Iterable[int] | None = None) -> dict[int, int]:
+    return {uid: to_nanos(b.usage) for uid, b in balances(user_ids).items()}
+
+
 def publish_account(user_id: int) -> None:
-    """HSET only the fields Django owns: `spent` and `reserved` belong to the gateway."""
+    """HSET only the fields Django owns: `spent` and `reserved` belong to the gateway, which
+    refuses to spend for an account hash without `spent` (Redis lost it): it is created once,
+    from the ledger, and never overwritten (HSETNX)."""
     with _one_publisher_at_a_time(names.account(user_id)):
         for uid, record in _account_records([user_id]).items():
             get_redis().hset(names.account(uid), mapping=record)  # type: ignore[arg-type]
+            get_redis().hsetnx(names.account(uid), "spent", _ledger_spent([uid]).get(uid, 0))
 
 
 def publish_account_on_commit(user_id: int) -> None:
@@ -103,8 +110,10 @@ def publish_all() -> dict[str, int]:
         live.add(key.hash)
         pipe.hset(KEY_PREFIX + key.hash, mapping=key_record(key))  # type: ignore[arg-type]
     accounts = _account_records()
+    spent = _ledger_spent()
     for uid, record in accounts.items():
         pipe.hset(names.account(uid), mapping=record)  # type: ignore[arg-type]
+        pipe.hsetnx(names.account(uid), "spent", spent.get(uid, 0))
     pipe.execute()
     stale = [
         name

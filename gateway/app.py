@@ -1,5 +1,6 @@
 """ASGI entry point: `uvicorn gateway.app:app --loop uvloop --http httptools`."""
 
+import asyncio
 import logging
 import random
 
@@ -24,11 +25,12 @@ from gateway.http import (
     send_error,
     send_json,
 )
-from gateway.metering import Meter
+from gateway.metering import Meter, state_unavailable
 from gateway.moa import Mixtures
 from gateway.presets import Presets
 from gateway.ratelimit import FreeLimits
-from gateway.redis_client import Redis
+from gateway.redis_client import Redis, RedisUnavailable
+from gateway.spool import Spool, replay_forever
 from gateway.stats import Stats
 from gateway.surface import Translator, preflight
 from gateway.surfaces import SURFACES
@@ -53,6 +55,7 @@ class Gateway:
         self.stats: Stats | None = None
         self.limits: FreeLimits | None = None
         self.rng = random.Random()
+        self._replayer: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -94,9 +97,13 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.redis = Redis.from_url(self.settings.redis_url)
+                self.redis = Redis.from_url(self.settings.redis_url, self.settings.redis_timeout)
+                # Settles that cannot reach Redis wait on disk and are replayed once it is back.
+                spool = Spool(self.settings.spool_dir)
+                meter = Meter(self.redis, self.settings.hold_lifetime, spool)
+                self._replayer = asyncio.ensure_future(replay_forever(spool, meter.replay))
                 self.completions = Completions(
-                    Meter(self.redis, self.settings.hold_lifetime), new_session(self.settings),
+                    meter, new_session(self.settings),
                     self.settings.keepalive_interval, self.settings.first_byte_timeout,
                 )
                 self.stats = Stats(self.redis)
@@ -104,6 +111,8 @@ class Gateway:
                 self.completions.stats = self.stats
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._replayer is not None:
+                    self._replayer.cancel()
                 if self.completions is not None:
                     await self.completions.session.close()
                 if self.stats is not None:
@@ -161,6 +170,10 @@ class Gateway:
                 await send_error(send, err)
         except ClientGone:
             return
+        except RedisUnavailable:
+            # Redis is down or stalled: fail closed, fast, and say when to come back.
+            if not started:
+                await send_error(send, state_unavailable())
         except Exception:
             # Logged without the body or the key: prompts and keys never reach the logs.
             log.exception("unexpected error on %s", scope["path"])
@@ -181,6 +194,8 @@ class Gateway:
             await send_error(send, err)
         except ClientGone:
             return
+        except RedisUnavailable:
+            await send_error(send, state_unavailable())
         except Exception:
             log.exception("unexpected error on %s", scope["path"])
             await send_error(send, GatewayError(500, "Internal server error",

@@ -1,7 +1,7 @@
 """The gateway's settings, read once from the environment."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def _float(name: str, default: float) -> float:
@@ -29,6 +29,11 @@ class Settings:
     # live, streams included. A live request past it is still charged correctly; it just
     # stops holding its maximum cost.
     hold_lifetime: float = 3600.0
+    # Deadline of every Redis call (connect and reply): past it the request answers 503.
+    redis_timeout: float = 1.0
+    # Where settles that could not reach Redis wait to be replayed (gateway/spool.py).
+    spool_dir: str = field(
+        default_factory=lambda: os.environ.get("GATEWAY_SPOOL_DIR") or ".var/spool")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -39,4 +44,5 @@ class Settings:
             read_timeout=_float("GATEWAY_READ_TIMEOUT", 300.0),
             keepalive_interval=_float("GATEWAY_KEEPALIVE_INTERVAL", 3.0),
             hold_lifetime=_float("GATEWAY_HOLD_LIFETIME", 3600.0),
+            redis_timeout=_float("GATEWAY_REDIS_TIMEOUT", 1.0),
         )

@@ -11,13 +11,17 @@ can never be lost or duplicated apart.
 """
 
 import functools
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway import keys
 from gateway.errors import GatewayError
-from gateway.redis_client import Redis
+from gateway.redis_client import Arg, Redis, RedisUnavailable
+from gateway.spool import Spool
+
+log = logging.getLogger(__name__)
 
 GENERATION_TTL = 86_400
 
@@ -32,6 +36,7 @@ local held = tonumber(ARGV[2])
 if held > 0 and not redis.call('ZSCORE', KEYS[3], ARGV[6]) then held = 0 end
 local amount = target - held
 local acct = redis.call('HMGET', KEYS[1], 'credits', 'spent', 'reserved')
+if not acct[1] or not acct[2] then return {0, 'state', 0} end
 local available = (tonumber(acct[1]) or 0) - (tonumber(acct[2]) or 0) - (tonumber(acct[3]) or 0)
 if amount <= 0 then
   if available < 0 then return {0, 'balance', available} end
@@ -53,8 +58,12 @@ return {1, 'ok', 0}
 
 # KEYS: account, key usage, generation record, usage stream, holds: one shard's keys.
 # The hold's amount is released only if this script removes its record: if the sweeper got
-# there first, it released it.
+# there first, it released it. Idempotent, so a spooled settle can be replayed after a reply
+# was lost: a generation whose record exists was charged already. `spent` is only ever added
+# to, never created: an account hash without it (Redis lost its data) gets it from the ledger,
+# which will count this generation through the usage event.
 SETTLE = """
+if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 local cost = tonumber(ARGV[2])
 if ARGV[8] ~= '' and redis.call('ZREM', KEYS[5], ARGV[8]) == 1 then
   local reserved = tonumber(ARGV[1])
@@ -62,7 +71,9 @@ if ARGV[8] ~= '' and redis.call('ZREM', KEYS[5], ARGV[8]) == 1 then
   redis.call('HINCRBY', KEYS[2], 'reserved', -reserved)
 end
 if cost ~= 0 then
-  redis.call('HINCRBY', KEYS[1], 'spent', cost)
+  if redis.call('HEXISTS', KEYS[1], 'spent') == 1 then
+    redis.call('HINCRBY', KEYS[1], 'spent', cost)
+  end
   redis.call('HINCRBY', KEYS[2], 'total', cost)
   redis.call('HINCRBY', KEYS[2], ARGV[3], cost)
   redis.call('HINCRBY', KEYS[2], ARGV[4], cost)
@@ -118,11 +129,17 @@ class Hold:
         return f"{self.generation_id}|{amount}|{self.usage_key}|{self.account_key}"
 
 
+def state_unavailable() -> GatewayError:
+    return GatewayError(503, "Account state is unavailable or being restored; retry shortly.",
+                        {"error_type": "state_unavailable"}, retry_after=1)
+
+
 class Meter:
-    def __init__(self, redis: Redis, hold_lifetime: float) -> None:
+    def __init__(self, redis: Redis, hold_lifetime: float, spool: Spool | None = None) -> None:
         # Seconds after which an unsettled hold is taken for dead (Settings.hold_lifetime).
         self.redis = redis
         self.hold_lifetime = hold_lifetime
+        self.spool = spool
         self._reserve = redis.register_script(RESERVE)
         self._settle = redis.register_script(SETTLE)
 
@@ -145,14 +162,22 @@ class Meter:
             limit_reset, "total"
         )
         record = hold.record_for(target)
-        ok, reason, available = await self._reserve(
-            keys=[hold.account_key, hold.usage_key, hold.holds_key],
-            args=[target, hold.amount, "" if limit is None else limit, field,
-                  self.hold_lifetime, hold.record, record],
-        )
+        try:
+            ok, reason, available = await self._reserve(
+                keys=[hold.account_key, hold.usage_key, hold.holds_key],
+                args=[target, hold.amount, "" if limit is None else limit, field,
+                      self.hold_lifetime, hold.record, record],
+            )
+        except RedisUnavailable:
+            raise state_unavailable() from None
         if int(ok) != 1:
+            why = reason.decode() if isinstance(reason, bytes) else str(reason)
+            if why == "state":
+                # No `credits` or no `spent`: Redis lost the account (flushed, or restored
+                # from an old snapshot). Refuse until the ledger has been published again.
+                raise state_unavailable()
             raise _payment_required(
-                reason.decode() if isinstance(reason, bytes) else str(reason),
+                why,
                 int(available) + hold.amount,
                 target,
                 max_tokens,
@@ -163,15 +188,28 @@ class Meter:
 
     async def settle(self, hold: Hold, cost_nanos: int, generation_id: str,
                      event: bytes | None) -> None:
+        """Release the hold and charge the cost. Never lost: if Redis cannot be reached, the
+        call is written to the spool and replayed (idempotently) once Redis answers."""
         day, week, month = period_fields()
-        await self._settle(
-            keys=[hold.account_key, hold.usage_key,
-                  keys.generation(hold.user_id, generation_id),
-                  keys.usage_stream(keys.shard_of(hold.user_id)), hold.holds_key],
-            args=[hold.amount, cost_nanos, day, week, month, event or b"", GENERATION_TTL,
-                  hold.record, int(time.time())],
-        )
+        call_keys = [hold.account_key, hold.usage_key,
+                     keys.generation(hold.user_id, generation_id),
+                     keys.usage_stream(keys.shard_of(hold.user_id)), hold.holds_key]
+        args: list[Arg] = [hold.amount, cost_nanos, day, week, month, event or b"",
+                           GENERATION_TTL, hold.record, int(time.time())]
         hold.amount, hold.record = 0, ""
+        if not args[0] and not event:
+            return  # nothing held, nothing to charge
+        try:
+            await self._settle(keys=call_keys, args=args)
+        except RedisUnavailable as exc:
+            if self.spool is None:
+                raise
+            log.warning("settle of %s spooled: %s", generation_id, exc)
+            self.spool.write(call_keys, args)
+
+    async def replay(self, call_keys: list[str], args: list[Arg]) -> None:
+        """Run a spooled settle; raises RedisUnavailable if Redis is still away."""
+        await self._settle(keys=call_keys, args=args)
 
 
 def _payment_required(reason: str, available: int, needed: int, max_tokens: int,

@@ -4,14 +4,24 @@ Every request makes one or two Redis calls, so their cost is the gateway's cost:
 asyncio client spends most of a call in its pool, retry and timeout layers. This client keeps
 one connection, writes each command as soon as it is made and matches replies to callers in
 order (Redis answers a connection's commands in the order they arrived), parsing with hiredis.
-A lost connection fails the calls in flight with ConnectionError; the next call reconnects.
+
+Robustness rules, each one a way money could go wrong:
+- every call has a deadline (`timeout`, connect and reply); a call that misses it raises
+  RedisUnavailable and the connection is dropped, since its replies can no longer be trusted
+  to arrive, and the next call reconnects;
+- a new connection is handed out only after its AUTH and SELECT have succeeded, so no command
+  can ever run as the wrong user or on database 0; a failing AUTH or SELECT closes it and
+  raises RedisUnavailable with Redis's own message;
+- `rediss://` URLs connect over TLS (`?ssl_cert_reqs=none` skips verifying the certificate,
+  `ssl_ca_certs=<file>` trusts a private CA).
 """
 
 import asyncio
 import hashlib
+import ssl
 from collections import deque
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 
@@ -20,6 +30,10 @@ Arg = bytes | str | int | float
 
 class RedisError(Exception):
     """An error reply from Redis."""
+
+
+class RedisUnavailable(ConnectionError):
+    """Redis could not be reached, or did not answer within the client's timeout."""
 
 
 def _encode(arg: Arg) -> bytes:
@@ -51,7 +65,7 @@ class _Protocol(asyncio.Protocol):
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
             future = self.waiting.popleft()
-            if future.done():  # its caller was cancelled
+            if future.done():  # its caller was cancelled or timed out
                 continue
             if isinstance(reply, RedisError):
                 future.set_exception(reply)
@@ -63,28 +77,49 @@ class _Protocol(asyncio.Protocol):
         while self.waiting:
             future = self.waiting.popleft()
             if not future.done():
-                future.set_exception(ConnectionError("lost the connection to Redis"))
+                future.set_exception(RedisUnavailable("lost the connection to Redis"))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            # connection_lost comes on a later loop turn; nobody may write here meanwhile.
+            self.transport = None
+
+
+def ssl_context(query: dict[str, list[str]]) -> ssl.SSLContext:
+    cafile = query.get("ssl_ca_certs")
+    context = ssl.create_default_context(cafile=cafile[0] if cafile else None)
+    if (query.get("ssl_cert_reqs") or [""])[0].lower() in ("none", "optional"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class Redis:
     def __init__(self, host: str, port: int, db: int = 0, password: str | None = None,
-                 username: str | None = None) -> None:
+                 username: str | None = None, *, timeout: float = 1.0,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.host, self.port, self.db = host, port, db
         self.username, self.password = username, password
-        self._protocol: _Protocol | None = None
+        self.timeout = timeout
+        self.tls = tls
+        self._protocol: _Protocol | None = None  # only ever a connection ready for commands
         self._connecting: asyncio.Lock | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> "Redis":
+    def from_url(cls, url: str, timeout: float = 1.0) -> "Redis":
         parts = urlsplit(url)
-        if parts.scheme != "redis":
-            raise ValueError(f"REDIS_URL must be a redis:// URL, got {parts.scheme!r}")
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError(f"REDIS_URL must be a redis:// or rediss:// URL, got {parts.scheme!r}")
+        query = parse_qs(parts.query)
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 6379,
             db=int(parts.path.lstrip("/") or 0),
             password=unquote(parts.password) if parts.password else None,
             username=unquote(parts.username) if parts.username else None,
+            timeout=timeout,
+            tls=ssl_context(query) if parts.scheme == "rediss" else None,
         )
 
     async def _connect(self) -> _Protocol:
@@ -94,24 +129,51 @@ class Redis:
             protocol = self._protocol
             if protocol is not None and protocol.transport is not None:
                 return protocol
+            self._protocol = None
             loop = asyncio.get_running_loop()
-            _, protocol = await loop.create_connection(_Protocol, self.host, self.port)
-            self._protocol = protocol
+            try:
+                async with asyncio.timeout(self.timeout):
+                    _, protocol = await loop.create_connection(
+                        _Protocol, self.host, self.port, ssl=self.tls,
+                        server_hostname=self.host if self.tls else None)
+            except (OSError, TimeoutError) as exc:
+                raise RedisUnavailable(f"cannot connect to Redis at {self.host}:{self.port}: "
+                                       f"{exc.__class__.__name__}: {exc}") from None
+            setup: list[tuple[Arg, ...]] = []
             if self.password:
-                auth = (self.username, self.password) if self.username else (self.password,)
-                await self._send(protocol, ("AUTH", *auth))
+                setup.append(("AUTH", self.username, self.password) if self.username
+                             else ("AUTH", self.password))
             if self.db:
-                await self._send(protocol, ("SELECT", self.db))
+                setup.append(("SELECT", self.db))
+            try:
+                # Sent on the new connection only: it is not published in self._protocol
+                # until both succeed, so no other caller can write a command before them.
+                await asyncio.gather(*(self._send(protocol, args) for args in setup))
+            except RedisError as exc:
+                protocol.close()
+                raise RedisUnavailable(f"Redis refused AUTH or SELECT: {exc}") from None
+            except BaseException:
+                protocol.close()
+                raise
+            self._protocol = protocol
             return protocol
 
     async def _send(self, protocol: _Protocol, args: tuple[Arg, ...]) -> Any:
         transport = protocol.transport
         if transport is None:
-            raise ConnectionError("lost the connection to Redis")
+            raise RedisUnavailable("lost the connection to Redis")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         protocol.waiting.append(future)
         transport.write(pack(args))
-        return await future
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await future
+        except TimeoutError:
+            # A reply may still come, or never: start afresh rather than wait behind it.
+            protocol.close()
+            if self._protocol is protocol:
+                self._protocol = None
+            raise RedisUnavailable(f"Redis did not answer within {self.timeout:g}s") from None
 
     async def execute(self, *args: Arg) -> Any:
         protocol = self._protocol
@@ -139,14 +201,14 @@ class Redis:
 
     async def aclose(self) -> None:
         protocol, self._protocol = self._protocol, None
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
+        if protocol is not None:
+            protocol.close()
 
 
 class Script:
     """EVALSHA, falling back to EVAL once when the server does not know the script yet."""
 
-    def __init__(self, client: Redis, source: str) -> None:
+    def __init__(self, client: Any, source: str) -> None:
         self.client = client
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)

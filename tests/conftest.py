@@ -1,6 +1,7 @@
 """Fixtures every test folder shares: real Redis, a headless Chromium."""
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from django.conf import settings
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Gateways started by tests spool settles (gateway/spool.py) in a directory of this test
+# process: never in the checkout, never replayed into another worker's Redis database.
+os.environ.setdefault("GATEWAY_SPOOL_DIR", tempfile.mkdtemp(prefix="gateway-spool-"))
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

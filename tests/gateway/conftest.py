@@ -105,6 +105,8 @@ def publish_account(client: Any, user_id: int = 1, *, credits_usd: float = 10.0,
         "active": 1, "credits": int(credits_usd * NANOS), "purchased": int(credits_usd * NANOS),
         "prompt_logging": 0, "deny_training": 0, "allow": "", "ignore": "", **fields,
     })
+    # As the web side does: `spent` comes from the ledger once, then only the gateway adds.
+    client.hsetnx(gw_keys.account(user_id), "spent", 0)
 
 
 def key_hash(key: str) -> str:
