@@ -5,6 +5,7 @@ reloaded only when the version changed.
 """
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -74,9 +75,14 @@ class Pricing:
     def is_free(self) -> bool:
         return self.prompt == 0 and self.completion == 0 and self.request == 0
 
-    @property
+    @functools.cached_property
     def blended(self) -> Decimal:
         return self.prompt + self.completion
+
+    @functools.cached_property
+    def weight(self) -> float:
+        """The router's default weight, 1/price² (computed once per snapshot, not per request)."""
+        return 1 / float(self.blended) ** 2 if self.blended else 0.0
 
 
 _PRICE_FIELDS = ("prompt", "completion", "request", "image", "input_cache_read",

@@ -81,13 +81,53 @@ def _weighted_first(endpoints: list[Endpoint], rng: random.Random) -> list[Endpo
     if free:
         first = rng.choice(free)
     else:
-        weights = [1 / float(e.pricing.blended) ** 2 for e in by_price]
+        weights = [e.pricing.weight for e in by_price]
         first = rng.choices(by_price, weights=weights)[0]
     return [first] + [e for e in by_price if e is not first]
 
 
-def _filter(ep: Endpoint, req: ChatRequest, account: Account, prefs: dict[str, Any],
-            used: set[str]) -> str | None:
+@dataclass(frozen=True)
+class _Wants:
+    """The request's and account's filters, read once per request (not once per endpoint)."""
+
+    only: list[str]
+    ignore: list[str]
+    named: list[str]  # order + only: names that admit tier endpoints
+    deny_training: bool
+    deny_retention: bool
+    zdr: bool
+    quantizations: list[str]
+    max_price: dict[str, Any] | None
+    require: bool
+    used: frozenset[str]
+    tier: str | None
+
+    @classmethod
+    def of(cls, req: ChatRequest, account: Account) -> "_Wants":
+        prefs = req.provider
+        tier = req.body.get("service_tier")
+        if not prefs and not account.ignore:  # the common case, without a dozen lookups
+            return cls([], [], [], account.deny_training, False, False, [], None, False,
+                       frozenset(k for k, v in req.body.items() if v is not None),
+                       tier if isinstance(tier, str) else None)
+        only = _names(prefs.get("only"), "only")
+        max_price = prefs.get("max_price")
+        return cls(
+            only=only,
+            ignore=_names(prefs.get("ignore"), "ignore") + [s.lower() for s in account.ignore],
+            named=_names(prefs.get("order"), "order") + only,
+            deny_training=account.deny_training or prefs.get("data_collection") == "deny",
+            deny_retention=prefs.get("data_collection") == "deny",
+            zdr=prefs.get("zdr") is True,
+            quantizations=_names(prefs.get("quantizations"), "quantizations"),
+            max_price=max_price if isinstance(max_price, dict) and max_price else None,
+            require=prefs.get("require_parameters") is True,
+            used=frozenset(k for k, v in req.body.items() if v is not None),
+            tier=tier if isinstance(tier, str) else None,
+        )
+
+
+def _filter(ep: Endpoint, req: ChatRequest, account: Account, wants: _Wants) -> str | None:
     """The name of the first filter that removes this endpoint (reference §2 names), or None."""
     if ep.context_length and req.prompt_tokens >= ep.context_length:
         return "context_length"
@@ -98,38 +138,28 @@ def _filter(ep: Endpoint, req: ChatRequest, account: Account, prefs: dict[str, A
         return "max_tokens"
     if account.allow and ep.provider not in account.allow:
         return "allowed_providers"
-    only = _names(prefs.get("only"), "only")
-    if only and not any(matches(ep, s) for s in only):
+    if wants.only and not any(matches(ep, s) for s in wants.only):
         return "allowed_providers"
-    ignore = _names(prefs.get("ignore"), "ignore") + [s.lower() for s in account.ignore]
-    if any(matches(ep, s) or ep.provider == s for s in ignore):
+    if wants.ignore and any(matches(ep, s) or ep.provider == s for s in wants.ignore):
         return "ignored_providers"
-    if (account.deny_training or prefs.get("data_collection") == "deny") and ep.may_train:
+    if wants.deny_training and ep.may_train:
         return "data_policy:training"
-    if prefs.get("data_collection") == "deny" and ep.retains_prompts:
+    if wants.deny_retention and ep.retains_prompts:
         return "data_policy:retention"
-    if prefs.get("zdr") is True and ep.retains_prompts:
+    if wants.zdr and ep.retains_prompts:
         return "data_policy:zdr"
-    quantizations = _names(prefs.get("quantizations"), "quantizations")
-    if quantizations and (ep.quantization or "unknown") not in quantizations:
+    if wants.quantizations and (ep.quantization or "unknown") not in wants.quantizations:
         return "quantization"
-    max_price = prefs.get("max_price")
-    if isinstance(max_price, dict) and _over_price(ep, max_price):
+    if wants.max_price is not None and _over_price(ep, wants.max_price):
         return "max_price"
-    if prefs.get("require_parameters") is True and ep.supported_parameters \
-            and not _supports(ep, used):
+    if wants.require and ep.supported_parameters and not _supports(ep, wants.used):
         return "require_parameters"
     return None
 
 
 def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Account,
-              prefs: dict[str, Any]) -> tuple[list[Endpoint], list[Excluded]]:
+              wants: _Wants) -> tuple[list[Endpoint], list[Excluded]]:
     """The endpoints that pass every filter, and which filter removed each of the others."""
-    named = _names(prefs.get("order"), "order") + _names(prefs.get("only"), "only")
-    tier = req.body.get("service_tier")
-    tier = tier if isinstance(tier, str) else None
-    used = {k for k, v in req.body.items() if v is not None}
-
     kept: list[Endpoint] = []
     excluded: list[Excluded] = []
     for ep in model.endpoints:
@@ -139,23 +169,23 @@ def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Acco
                 continue
         elif is_free_variant or (ep.variant is not None and ep.variant != variant):
             continue
-        if not _tier_admitted(ep, variant, tier, named):
+        if not _tier_admitted(ep, variant, wants.tier, wants.named):
             continue
-        reason = _filter(ep, req, account, prefs, used)
+        reason = _filter(ep, req, account, wants)
         if reason is None:
             kept.append(ep)
         else:
             excluded.append(Excluded(ep.tag, reason))
     # Soft preference: tools and structured outputs go where they are supported, if anywhere.
     for param in ("tools", "response_format"):
-        if param in used:
+        if param in wants.used:
             able = [e for e in kept if param in e.supported_parameters]
             if able:
                 kept = able
     return kept, excluded
 
 
-def _supports(ep: Endpoint, used: set[str]) -> bool:
+def _supports(ep: Endpoint, used: frozenset[str]) -> bool:
     checked = used & {"tools", "tool_choice", "response_format", "temperature", "top_p",
                       "top_k", "seed", "stop", "logprobs", "logit_bias", "frequency_penalty",
                       "presence_penalty", "repetition_penalty", "min_p", "top_a"}
@@ -243,8 +273,12 @@ def _order(endpoints: list[Endpoint], variant: str | None, prefs: dict[str, Any]
     stable = [e for e in endpoints if not view[e.id].failing]
     failing = sorted((e for e in endpoints if view[e.id].failing),
                      key=lambda e: e.pricing.blended)
-    preferred = [e for e in stable if _meets(view[e.id], min_tps, max_latency)]
-    others = [e for e in stable if e not in preferred]
+    if min_tps or max_latency:
+        preferred = [e for e in stable if _meets(view[e.id], min_tps, max_latency)]
+        chosen = {id(e) for e in preferred}
+        others = [e for e in stable if id(e) not in chosen]
+    else:
+        preferred, others = stable, []
 
     def arrange(group: list[Endpoint], weighted: bool) -> list[Endpoint]:
         if sort in ("throughput", "latency"):
@@ -256,8 +290,9 @@ def _order(endpoints: list[Endpoint], variant: str | None, prefs: dict[str, Any]
     ranked = arrange(preferred, True) + arrange(others, False) + failing
     if order:
         first = [e for slug in order for e in ranked if matches(e, slug) or e.tag == slug]
-        first = list(dict.fromkeys(first))
-        rest = [e for e in ranked if e not in first]
+        first = list({id(e): e for e in first}.values())
+        firsts = {id(e) for e in first}
+        rest = [e for e in ranked if id(e) not in firsts]
         ranked = first if prefs.get("allow_fallbacks") is False else first + rest
     elif prefs.get("allow_fallbacks") is False:
         ranked = ranked[:1]
@@ -273,7 +308,8 @@ def with_retries(attempts: list[Attempt], view: View | None = None,
     for model, variant, ranked in attempts:
         stable = [e for e in ranked if not view[e.id].failing] or ranked[:1]
         retries = [stable[i % len(stable)] for i in range(budget)]
-        out.append((model, variant, stable + retries + [e for e in ranked if e not in stable]))
+        kept = {id(e) for e in stable}
+        out.append((model, variant, stable + retries + [e for e in ranked if id(e) not in kept]))
     return out
 
 
@@ -299,8 +335,9 @@ def plan(snapshot: Snapshot, req: ChatRequest, account: Account,
     resolved = [snapshot.resolve(requested) for requested in req.models]
     attempts: list[Attempt] = []
     excluded: list[Excluded] = []
+    wants = _Wants.of(req, account)
     for model, variant in resolved:
-        endpoints, removed = _eligible(model, variant, req, account, prefs)
+        endpoints, removed = _eligible(model, variant, req, account, wants)
         excluded.extend(removed)
         if endpoints:
             attempts.append((model, variant, _order(endpoints, variant, prefs, rng, view)))

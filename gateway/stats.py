@@ -23,9 +23,8 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.redis_client import Redis
@@ -53,6 +52,9 @@ PROVIDER_FAILURES = frozenset({"5xx", "429", "timeout", "connection", "midstream
 HEALTH_WINDOW = 30.0
 FAILING_MIN = 3
 FAILING_SHARE = 0.5
+# This process alone marks an endpoint failing after this many failures in a row (three
+# endpoints at 20% errors do that 0.03% of the time; a dead one at once).
+FAILING_STREAK = 5
 
 
 def minute_key(endpoint_id: int, minute: int) -> str:
@@ -112,16 +114,6 @@ def failure_kind(status: int) -> str:
     return "client"
 
 
-@dataclass
-class _Bucket:
-    """Counters waiting to be flushed for one endpoint."""
-
-    fields: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def add(self, key: str, name: str, amount: int = 1) -> None:
-        self.fields[(key, name)] = self.fields.get((key, name), 0) + amount
-
-
 @dataclass(frozen=True)
 class Live:
     """What the router knows of one endpoint: recent percentiles and 30-second health."""
@@ -149,14 +141,16 @@ class Stats:
         self.flush_seconds = flush_seconds
         self.refresh_seconds = refresh_seconds
         self.view = View()
-        self._pending: dict[int, _Bucket] = {}
+        # Observations not yet flushed: (endpoint id, unix time, kind, latency, ttft, tps).
+        # Appending a tuple is all the request path pays; the flush aggregates them.
+        self._observed: list[Observation] = []
         self._flush_task: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._next_refresh = 0.0
-        # This process's own last 30 s per endpoint: (time, failed). It marks an endpoint
-        # failing at once, before the shared figures come back from Redis.
-        self._recent: dict[int, deque[tuple[float, bool]]] = {}
-        self._local_failing: set[int] = set()
+        # This process's own failure streaks: endpoint id -> (consecutive failures, time of
+        # the last). A streak marks an endpoint failing here at once, before the shared
+        # figures come back from Redis, and only for the health window.
+        self._streaks: dict[int, tuple[int, float]] = {}
 
     # -- recording (request path) ---------------------------------------------------------
 
@@ -164,32 +158,12 @@ class Stats:
                ttft_ms: float | None = None, tokens_per_second: float | None = None) -> None:
         """One attempt's outcome: kind "ok" or a failure kind (`failure_kind`, "midstream")."""
         now = time.time()
-        failed = kind in PROVIDER_FAILURES
-        bucket = self._pending.get(endpoint_id)
-        if bucket is None:
-            bucket = self._pending[endpoint_id] = _Bucket()
-        minute = minute_key(endpoint_id, int(now // 60))
-        slot = slot_key(endpoint_id, int(now // SLOT_SECONDS))
-        day = day_key(endpoint_id, int(now // 86400))
-        hour = int(now % 86400 // 3600)
-        bucket.add(minute, "n")
-        bucket.add(slot, "n")
-        bucket.add(day, f"{hour}:n")
-        if kind != "ok":
-            bucket.add(minute, f"e:{kind}")
-        if failed:
-            bucket.add(minute, "fail")
-            bucket.add(slot, "fail")
-            bucket.add(day, f"{hour}:fail")
-        if ttft_ms is not None:
-            bucket.add(minute, f"t:{to_bin(ttft_ms)}")
-            bucket.add(day, f"{hour}:ttft", round(ttft_ms))
-            bucket.add(day, f"{hour}:ttft_n")
-        if latency_ms is not None:
-            bucket.add(minute, f"l:{to_bin(latency_ms)}")
-        if tokens_per_second is not None:
-            bucket.add(minute, f"p:{to_bin(tokens_per_second, TPS_SCALE)}")
-        self._note_local(endpoint_id, now, failed)
+        self._observed.append((endpoint_id, now, kind, latency_ms, ttft_ms, tokens_per_second))
+        if kind in PROVIDER_FAILURES:
+            streak = self._streaks.get(endpoint_id)
+            self._streaks[endpoint_id] = ((streak[0] if streak else 0) + 1, now)
+        elif kind == "ok" and endpoint_id in self._streaks:
+            del self._streaks[endpoint_id]
         if self._flush_task is None:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
 
@@ -209,20 +183,6 @@ class Stats:
         self.record(endpoint_id, "midstream" if failed else "ok", latency_ms=own_latency,
                     ttft_ms=None if ttft is None else float(ttft), tokens_per_second=tps)
 
-    def _note_local(self, endpoint_id: int, now: float, failed: bool) -> None:
-        recent = self._recent.get(endpoint_id)
-        if recent is None:
-            recent = self._recent[endpoint_id] = deque(maxlen=64)
-        recent.append((now, failed))
-        cutoff = now - HEALTH_WINDOW
-        while recent and recent[0][0] < cutoff:
-            recent.popleft()
-        fails = sum(1 for _, f in recent if f)
-        if fails >= FAILING_MIN and fails >= FAILING_SHARE * len(recent):
-            self._local_failing.add(endpoint_id)
-        else:
-            self._local_failing.discard(endpoint_id)
-
     async def _flush_later(self) -> None:
         try:
             await asyncio.sleep(self.flush_seconds)
@@ -231,21 +191,17 @@ class Stats:
             self._flush_task = None
 
     async def flush(self) -> None:
-        pending, self._pending = self._pending, {}
-        if not pending:
+        observed, self._observed = self._observed, []
+        if not observed:
             return
-        now = time.time()
-        calls = []
-        touched: dict[str, int] = {}
-        for bucket in pending.values():
-            for (key, name), amount in bucket.fields.items():
-                calls.append(self.redis.execute("HINCRBY", key, name, amount))
-                if key not in touched:
-                    touched[key] = SLOT_TTL if ":s:" in key else (
-                        MINUTE_TTL if ":m:" in key else DAY_TTL)
-        for key, ttl in touched.items():
+        fields = aggregate(observed)
+        calls = [self.redis.execute("HINCRBY", key, name, amount)
+                 for (key, name), amount in fields.items()]
+        for key in dict.fromkeys(key for key, _ in fields):
+            ttl = SLOT_TTL if ":s:" in key else (MINUTE_TTL if ":m:" in key else DAY_TTL)
             calls.append(self.redis.execute("EXPIRE", key, ttl))
-        active = [x for endpoint_id in pending for x in (int(now), endpoint_id)]
+        last_seen = {endpoint_id: int(at) for endpoint_id, at, *_ in observed}
+        active = [x for endpoint_id, at in last_seen.items() for x in (at, endpoint_id)]
         calls.append(self.redis.execute("ZADD", ACTIVE, *active))
         results = await asyncio.gather(*calls, return_exceptions=True)
         errors = [r for r in results if isinstance(r, Exception)]
@@ -261,10 +217,19 @@ class Stats:
         if now >= self._next_refresh and self._refresh_task is None:
             self._next_refresh = now + self.refresh_seconds
             self._refresh_task = asyncio.get_running_loop().create_task(self._refresh())
-        if not self._local_failing:
+        if not self._streaks:
+            return self.view
+        wall = time.time()
+        failing = []
+        for endpoint_id, (count, last) in list(self._streaks.items()):
+            if wall - last > HEALTH_WINDOW:
+                del self._streaks[endpoint_id]  # tried again from now on
+            elif count >= FAILING_STREAK:
+                failing.append(endpoint_id)
+        if not failing:
             return self.view
         view = View(self.view)
-        for endpoint_id in self._local_failing:
+        for endpoint_id in failing:
             view[endpoint_id] = _failing(view[endpoint_id])
         return view
 
@@ -275,6 +240,42 @@ class Stats:
             log.warning("endpoint stats refresh failed: %s", exc)
         finally:
             self._refresh_task = None
+
+
+Observation = tuple[int, float, str, float | None, float | None, float | None]
+
+
+def aggregate(observed: list[Observation]) -> dict[tuple[str, str], int]:
+    """HINCRBY amounts per (key, field) for a batch of observations."""
+    fields: dict[tuple[str, str], int] = {}
+    get = fields.get
+    names: dict[tuple[int, int, int, int], tuple[str, str, str, str]] = {}
+    for endpoint_id, now, kind, latency_ms, ttft_ms, tps in observed:
+        second = int(now)
+        # Key names are built once per endpoint and ten seconds, not once per observation.
+        cached = (endpoint_id, second // SLOT_SECONDS, 0, 0)
+        keys = names.get(cached)
+        if keys is None:
+            keys = names[cached] = (
+                minute_key(endpoint_id, second // 60),
+                slot_key(endpoint_id, second // SLOT_SECONDS),
+                day_key(endpoint_id, second // 86400), str(second % 86400 // 3600))
+        minute, slot, day, hour = keys
+        updates = [(minute, "n"), (slot, "n"), (day, hour + ":n")]
+        if kind != "ok":
+            updates.append((minute, "e:" + kind))
+            if kind in PROVIDER_FAILURES:
+                updates += [(minute, "fail"), (slot, "fail"), (day, hour + ":fail")]
+        if ttft_ms is not None:
+            updates += [(minute, f"t:{to_bin(ttft_ms)}"), (day, hour + ":ttft_n")]
+            fields[(day, hour + ":ttft")] = get((day, hour + ":ttft"), 0) + round(ttft_ms)
+        if latency_ms is not None:
+            updates.append((minute, f"l:{to_bin(latency_ms)}"))
+        if tps is not None:
+            updates.append((minute, f"p:{to_bin(tps, TPS_SCALE)}"))
+        for update in updates:
+            fields[update] = get(update, 0) + 1
+    return fields
 
 
 def _failing(live: Live) -> Live:

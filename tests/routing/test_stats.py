@@ -32,9 +32,9 @@ async def _two_workers() -> tuple[Any, Any]:
     a, b = Stats(one, flush_seconds=0.01), Stats(two, flush_seconds=0.01)
     for _ in range(20):
         a.record(7, "ok", latency_ms=800, ttft_ms=200, tokens_per_second=50)
-    for _ in range(4):
-        b.record(8, "5xx", latency_ms=30)
     b.record(8, "ok", latency_ms=500, ttft_ms=100, tokens_per_second=80)
+    for _ in range(5):
+        b.record(8, "5xx", latency_ms=30)
     await a.flush()
     await b.flush()
     view = await read_view(two, time.time())
@@ -49,10 +49,10 @@ def test_two_workers_share_one_view(redis_client: Any):
     assert view[7].ttft is not None and 180 < view[7].ttft["p50"] < 225
     assert view[7].throughput is not None and 45 < view[7].throughput["p50"] < 56
     assert not view[7].failing and view[7].requests == 20
-    assert view[8].failing and view[8].requests == 5
+    assert view[8].failing and view[8].requests == 6
     assert local[8].failing
     assert view[99].ttft is None and not view[99].failing
     minute = int(time.time() // 60)
     row = redis_client.hgetall(f"gw:epstats:8:m:{minute}")
-    assert row[b"n"] == b"5" and row[b"fail"] == b"4" and row[b"e:5xx"] == b"4"
+    assert row[b"n"] == b"6" and row[b"fail"] == b"5" and row[b"e:5xx"] == b"5"
     assert 0 < redis_client.ttl(f"gw:epstats:8:m:{minute}") <= 7200
