@@ -1,4 +1,4 @@
-/* "Copy as code": the current conversation of one column as a request people can run.
+/* The request a column sends, and "Copy as code": the same request as code people can run.
  * The key is always read from the OPENROUTER_API_KEY environment variable, never the page's
  * own short-lived key. */
 (function () {
@@ -81,5 +81,34 @@
     return { curl: curl(base, body), python: python(base, body), typescript: typescript(base, body) };
   }
 
-  window.PlaygroundCode = { snippets: snippets };
+  /* The API request of one column: its thread, the system prompt and the parameters; `info`
+   * is the model's entry of the page's model list (reasoning is sent only to models that reason). */
+  function requestBody(conv, model, thread, info) {
+    const p = conv.params || {};
+    const messages = [];
+    if (conv.system.trim()) messages.push({ role: "system", content: conv.system });
+    thread.forEach(function (msg) {
+      if (msg.role === "user") {
+        messages.push({ role: "user", content: msg.image
+          ? [{ type: "text", text: msg.content }, { type: "image_url", image_url: { url: msg.image } }]
+          : msg.content });
+      } else if (!msg.error && msg.content) {
+        messages.push({ role: "assistant", content: msg.content });
+      }
+    });
+    const body = { model: model, messages: messages };
+    if (p.temperature !== "" && p.temperature !== undefined) body.temperature = Number(p.temperature);
+    if (p.max_tokens) body.max_tokens = parseInt(p.max_tokens, 10);
+    if (p.top_p !== "" && p.top_p !== undefined) body.top_p = Number(p.top_p);
+    if (p.reasoning && info && info.reasoning) body.reasoning = { effort: p.reasoning };
+    const provider = {};
+    if (p.sort) provider.sort = p.sort;
+    const order = String(p.order || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    if (order.length) provider.order = order;
+    if (p.allow_fallbacks === false) provider.allow_fallbacks = false;
+    if (Object.keys(provider).length) body.provider = provider;
+    return body;
+  }
+
+  window.PlaygroundCode = { snippets: snippets, requestBody: requestBody };
 })();

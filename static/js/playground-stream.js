@@ -19,16 +19,18 @@
       headers: { "X-CSRFToken": csrf(), "Accept": "application/json" },
     });
     if (!response.ok) {
-      throw new PlaygroundError("Your session has ended.", "Sign in again to keep chatting.");
+      throw new PlaygroundError("Your session has ended.", "Sign in again to keep chatting.", 401,
+        { href: "/accounts/login/?next=/playground", text: "Sign in" });
     }
     cached = await response.json();
     return cached.key;
   }
 
-  function PlaygroundError(message, hint, status) {
+  function PlaygroundError(message, hint, status, link) {
     this.message = message;
     this.hint = hint || "";
     this.status = status || 0;
+    this.link = link || null; // {href, text}: where to fix it
   }
 
   function explain(status, body, modelName) {
@@ -38,13 +40,15 @@
     switch (status) {
       case 402:
         return new PlaygroundError("Not enough credits: " + message,
-          "Add credits to your account, lower Max tokens, or pick a free model (the “:free” variants).", status);
+          "Add credits to your account, lower Max tokens, or pick a free model (the “:free” variants).",
+          status, { href: "/credits", text: "Add credits" });
       case 429:
         return new PlaygroundError("Rate limited: " + message,
           "Wait a few seconds and press Regenerate, or allow other providers.", status);
       case 401:
       case 403:
-        return new PlaygroundError(message, "Sign in again, then press Regenerate.", status);
+        return new PlaygroundError(message, "Sign in again, then press Regenerate.", status,
+          { href: "/accounts/login/?next=/playground", text: "Sign in" });
       case 404:
         return new PlaygroundError(message,
           "No provider can serve " + modelName + " with these settings: loosen the provider preferences.", status);

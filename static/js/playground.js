@@ -4,9 +4,9 @@
   "use strict";
 
   const Store = window.PlaygroundStore;
-  const Md = window.PlaygroundMarkdown;
   const Net = window.PlaygroundStream;
   const Code = window.PlaygroundCode;
+  const Render = window.PlaygroundRender;
   const $ = function (sel, root) { return (root || document).querySelector(sel); };
   const MODELS = JSON.parse($("#pg-models").textContent);
   const BY_ID = {};
@@ -128,32 +128,8 @@
     $("#pg-system").value = system || "";
   }
 
-  /* The API request of one column: its thread, the system prompt and the parameters. */
   function requestBody(model, thread) {
-    const p = conv.params;
-    const messages = [];
-    if (conv.system.trim()) messages.push({ role: "system", content: conv.system });
-    thread.forEach(function (msg) {
-      if (msg.role === "user") {
-        messages.push({ role: "user", content: msg.image
-          ? [{ type: "text", text: msg.content }, { type: "image_url", image_url: { url: msg.image } }]
-          : msg.content });
-      } else if (!msg.error && msg.content) {
-        messages.push({ role: "assistant", content: msg.content });
-      }
-    });
-    const body = { model: model, messages: messages };
-    if (p.temperature !== "" && p.temperature !== undefined) body.temperature = Number(p.temperature);
-    if (p.max_tokens) body.max_tokens = parseInt(p.max_tokens, 10);
-    if (p.top_p !== "" && p.top_p !== undefined) body.top_p = Number(p.top_p);
-    if (p.reasoning && BY_ID[model] && BY_ID[model].reasoning) body.reasoning = { effort: p.reasoning };
-    const provider = {};
-    if (p.sort) provider.sort = p.sort;
-    const order = String(p.order || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean);
-    if (order.length) provider.order = order;
-    if (p.allow_fallbacks === false) provider.allow_fallbacks = false;
-    if (Object.keys(provider).length) body.provider = provider;
-    return body;
+    return Code.requestBody(conv, model, thread, BY_ID[model]);
   }
 
   /* ---- model picker ----------------------------------------------------------------- */
@@ -242,67 +218,9 @@
     if (!col) return;
     const box = $(".pg-messages", col);
     box.replaceChildren();
-    conv.threads[model].forEach(function (msg) { box.appendChild(drawMessage(msg)); });
+    conv.threads[model].forEach(function (msg) { box.appendChild(Render.message(msg)); });
     $(".pg-stop", col).disabled = !running[model];
     box.scrollTop = box.scrollHeight;
-  }
-
-  function money(cost) {
-    if (cost === undefined || cost === null) return "";
-    return cost === 0 ? "$0" : "$" + (cost < 0.01 ? cost.toPrecision(3) : cost.toFixed(4));
-  }
-
-  function drawMessage(msg) {
-    const node = el("article", "pg-msg pg-" + msg.role);
-    if (msg.role === "user") {
-      if (msg.image) {
-        const img = el("img", "pg-thumb");
-        img.src = msg.image;
-        img.alt = "Attached image";
-        node.appendChild(img);
-      }
-      node.appendChild(el("div", "pg-user-text", msg.content));
-      return node;
-    }
-    if (msg.reasoning) {
-      const details = el("details", "pg-reasoning");
-      // Redrawn on every streamed token: keep it open once the reader opened it.
-      details.open = !!msg.showReasoning;
-      details.addEventListener("toggle", function () { msg.showReasoning = details.open; });
-      details.append(el("summary", "small muted", "Reasoning"), el("div", "pg-reasoning-text small", msg.reasoning));
-      node.appendChild(details);
-    }
-    const body = Md.render(msg.content);
-    body.classList.add("pg-body");
-    node.appendChild(body);
-    if (msg.streaming && !msg.content) node.appendChild(el("div", "pg-typing muted small", "Waiting for the first token…"));
-    if (msg.error) {
-      const box = el("div", "pg-error");
-      box.setAttribute("role", "alert");
-      box.append(el("strong", "", msg.error.message), el("div", "small", msg.error.hint || ""));
-      node.appendChild(box);
-    }
-    if (msg.stopped) node.appendChild(el("div", "pg-stopped small muted", "Stopped."));
-    if (msg.meta) node.appendChild(drawMeta(msg.meta));
-    return node;
-  }
-
-  function drawMeta(meta) {
-    const dl = el("dl", "pg-meta small");
-    const add = function (label, value, cls) {
-      if (value === null || value === undefined || value === "") return;
-      const div = el("div", cls);
-      div.append(el("dt", "", label), el("dd", "", String(value)));
-      dl.appendChild(div);
-    };
-    add("Provider", meta.provider, "pg-meta-provider");
-    add("Tokens", meta.tokens, "pg-meta-tokens");
-    add("Cost", money(meta.cost), "pg-meta-cost");
-    const seconds = function (ms) { return typeof ms === "number" ? (ms / 1000).toFixed(2) + " s" : null; };
-    add("Latency", seconds(meta.latency), "pg-meta-latency");
-    add("First token", seconds(meta.ttft), "pg-meta-ttft");
-    add("Throughput", meta.tps ? meta.tps.toFixed(1) + " tok/s" : null, "pg-meta-tps");
-    return dl;
   }
 
   /* ---- sending ---------------------------------------------------------------------- */
@@ -374,7 +292,7 @@
       answer.meta = meta(result, started);
     } catch (err) {
       if (err && err.name === "AbortError") answer.stopped = true;
-      else if (err instanceof Net.PlaygroundError) answer.error = { message: err.message, hint: err.hint };
+      else if (err instanceof Net.PlaygroundError) answer.error = { message: err.message, hint: err.hint, link: err.link };
       else answer.error = { message: "The connection to the API broke.", hint: "Check your network and press Regenerate." };
     } finally {
       delete answer.streaming;

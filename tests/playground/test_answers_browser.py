@@ -96,7 +96,8 @@ def test_no_credits_explains_402_and_a_free_model_answers(
     error = column(page, PAID).locator(".pg-error")
     error.wait_for()
     assert "Not enough credits" in error.inner_text()
-    assert "free model" in error.inner_text() and "Add credits" in error.inner_text()
+    assert "free model" in error.inner_text()
+    assert error.locator("a", has_text="Add credits").get_attribute("href") == "/credits"
     column(page, FREE).locator(".pg-meta-cost").wait_for()
     assert column(page, FREE).locator(".pg-body").inner_text().strip()
     assert "$0" in column(page, FREE).locator(".pg-meta-cost").inner_text()
