@@ -22,7 +22,7 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                504: "timeout_error", 529: "overloaded_error"}
 PASSTHROUGH = ("model", "models", "provider", "plugins", "route", "session_id", "user",
                "stream", "temperature", "top_p", "top_k", "max_tokens", "transforms",
-               "service_tier")
+               "service_tier", "cache_control")
 
 
 def _image_part(block: JSON) -> JSON:

@@ -18,7 +18,7 @@ from gateway.surface import JSON, Translator, parse_object, suffix
 PASSTHROUGH = ("model", "models", "provider", "plugins", "route", "session_id", "user",
                "stream", "temperature", "top_p", "top_k", "presence_penalty",
                "frequency_penalty", "top_logprobs", "parallel_tool_calls", "service_tier",
-               "transforms")
+               "transforms", "cache_control")
 ECHOED = ("instructions", "metadata", "tools", "tool_choice", "parallel_tool_calls",
           "temperature", "top_p", "presence_penalty", "frequency_penalty", "max_output_tokens",
           "reasoning", "text", "truncation")

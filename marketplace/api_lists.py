@@ -66,7 +66,10 @@ def user_models(request: HttpRequest) -> HttpResponseBase:
     deny_training = bool(privacy and privacy.deny_training)
 
     def usable(catalog: Catalog, entry: ModelEntry) -> bool:
-        for endpoint in catalog.endpoints_for(entry.id):
+        endpoints = catalog.endpoints_for(entry.id)
+        if not endpoints:
+            return True  # a router model: it routes to whatever the account may use
+        for endpoint in endpoints:
             slug = endpoint.provider_slug.lower()
             if (allow and slug not in allow) or slug in ignore:
                 continue

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from simulator import embeddings, engine
+from simulator.cache import CacheRequest, PromptCache
 from simulator.formats.anthropic import AnthropicFormat
 from simulator.formats.base import ApiError, Context, Format, Parsed, Request
 from simulator.formats.gemini import GeminiFormat
@@ -130,6 +131,7 @@ class Simulator:
         self.openai = OpenAIFormat()
         self.anthropic = AnthropicFormat()
         self.gemini = GeminiFormat()
+        self.cache = PromptCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -233,6 +235,10 @@ class Simulator:
             length=(knobs.completion_tokens[0], knobs.completion_tokens[-1]),
             text_before_tool=fmt.text_before_tool,
         )
+        caching = parsed.options.get("cache")
+        if isinstance(caching, CacheRequest):
+            plan.cached_tokens, plan.cache_write_tokens = self.cache.use(
+                req.provider, parsed.model, parsed.conv, caching)
         rec.prompt_tokens, rec.planned_tokens = plan.prompt_tokens, plan.completion_tokens
         ctx = Context(req.provider, request_id, parsed.model, options=parsed.options)
         headers = _encode_headers(fmt.response_headers(ctx) + sim_header)
@@ -414,6 +420,7 @@ class Simulator:
             return
         if parts == ["reset"] and method == "POST":
             self.store.reset()
+            self.cache.clear()
             await send_json(send, 200, {"status": "ok"})
         elif parts == ["providers"] and method == "GET":
             await send_json(send, 200, self.store.all_knobs())

@@ -113,6 +113,17 @@ class Conversation:
         ]
 
 
+def prefix_tokens(conv: Conversation, end: int) -> int:
+    """Prompt tokens of the system, the tools and the first `end` messages."""
+    return Conversation(system=conv.system, messages=conv.messages[:end],
+                        tools=conv.tools).prompt_tokens()
+
+
+def prefix_fingerprint(conv: Conversation, end: int) -> list[Any]:
+    return Conversation(system=conv.system, messages=conv.messages[:end],
+                        tools=conv.tools).fingerprint()[:3]
+
+
 @dataclass
 class Segment:
     kind: Literal["text", "tool", "thinking"]
@@ -133,6 +144,9 @@ class Plan:
     finish: Finish
     prompt_tokens: int
     stop_sequence: str | None = None
+    # Of the prompt tokens: read from the provider's prompt cache, and written to it.
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def completion_tokens(self) -> int:

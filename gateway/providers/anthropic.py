@@ -194,6 +194,8 @@ class AnthropicAdapter:
             out["tool_choice"] = tool_choice
         if "reasoning" in body or "reasoning_effort" in body or "include_reasoning" in body:
             _thinking(body, out, max_tokens)
+        if isinstance(body.get("cache_control"), dict):
+            out["cache_control"] = body["cache_control"]  # automatic caching
         if stream:
             out["stream"] = True
         headers = {"content-type": "application/json", "anthropic-version": VERSION}

@@ -88,6 +88,24 @@ def _map_reasoning(body: JSON, endpoint: Endpoint, out: JSON, max_tokens: int) -
         out["reasoning_effort"] = wanted.effort_for(max_tokens)
 
 
+def without_cache_control(messages: list[JSON]) -> list[JSON]:
+    """Anthropic-style `cache_control` breakpoints mean nothing to OpenAI-compatible hosts
+    (they cache by themselves) and strict ones reject unknown fields: drop them. The common
+    case, plain string contents, returns the same list untouched."""
+    if not any(isinstance(m.get("content"), list) for m in messages):
+        return messages
+    out = []
+    for msg in messages:
+        content = msg.get("content")
+        if isinstance(content, list) and any(
+                isinstance(p, dict) and "cache_control" in p for p in content):
+            msg = {**msg, "content": [
+                {k: v for k, v in p.items() if k != "cache_control"}
+                if isinstance(p, dict) else p for p in content]}
+        out.append(msg)
+    return out
+
+
 def reasoning_delta(delta: JSON) -> None:
     """Streamed reasoning text also goes out as a reasoning detail, as OpenRouter does."""
     text = delta.get("reasoning")
@@ -99,7 +117,8 @@ class OpenAIAdapter:
     def build(
         self, body: JSON, endpoint: Endpoint, *, stream: bool, max_tokens: int, api_key: str | None
     ) -> Outbound:
-        out: dict[str, Any] = {"model": endpoint.upstream_model, "messages": body["messages"]}
+        out: dict[str, Any] = {"model": endpoint.upstream_model,
+                               "messages": without_cache_control(body["messages"])}
         supported = endpoint.supported_parameters
         for name, value in body.items():
             if value is None:

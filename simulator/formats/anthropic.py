@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from simulator import reasoning
+from simulator.cache import CacheRequest
 from simulator.engine import Conversation, Message, Plan, Segment, Tool, ToolCall, ToolResult
 from simulator.formats.base import (
     IMAGE_TYPES,
@@ -22,6 +23,7 @@ from simulator.knobs import Knobs
 _KNOWN = (
     "model messages max_tokens system stop_sequences stream temperature top_p top_k tools "
     "tool_choice metadata thinking service_tier container mcp_servers context_management "
+    "cache_control "
     "inference_geo"
 )
 KNOWN_FIELDS = frozenset(_KNOWN.split())
@@ -299,6 +301,36 @@ def _thinking(body: dict[str, Any], conv: Conversation, max_tokens: int) -> None
     conv.thinking = budget
 
 
+def _cache_request(body: dict[str, Any]) -> CacheRequest | None:
+    """Breakpoints: `cache_control` on tools or system blocks (prefix of 0 messages), on a
+    block of message i (prefix of i + 1), or top level (automatic: the whole conversation)."""
+    points: list[int] = []
+    ttls: list[str] = []
+
+    def mark(block: Any, end: int) -> None:
+        control = block.get("cache_control") if isinstance(block, dict) else None
+        if isinstance(control, dict):
+            points.append(end)
+            ttls.append(str(control.get("ttl", "5m")))
+
+    for tool in body.get("tools") or ():
+        mark(tool, 0)
+    if isinstance(body.get("system"), list):
+        for block in body["system"]:
+            mark(block, 0)
+    for i, msg in enumerate(body.get("messages") or ()):
+        if isinstance(msg, dict) and isinstance(msg.get("content"), list):
+            for block in msg["content"]:
+                mark(block, i + 1)
+    mark(body, len(body.get("messages") or ()))
+    if len(points) - (1 if "cache_control" in body else 0) > 4:
+        raise bad("A maximum of 4 blocks with cache_control may be provided. Found "
+                  f"{len(points)}.")
+    if not points:
+        return None
+    return CacheRequest(points, explicit=True, ttl_s=3600.0 if "1h" in ttls else 300.0)
+
+
 class AnthropicFormat:
     name = "anthropic"
     stream_content_type = "text/event-stream; charset=utf-8"
@@ -352,7 +384,7 @@ class AnthropicFormat:
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise bad("stream: Input should be a valid boolean")
-        return Parsed(model, stream, conv)
+        return Parsed(model, stream, conv, {"cache": _cache_request(body)})
 
     def render_error(self, err: ApiError) -> bytes:
         kind = {
@@ -403,18 +435,20 @@ class AnthropicFormat:
             "content": [_block(seg, full=True) for seg in plan.segments],
             "stop_reason": STOP_REASON[plan.finish],
             "stop_sequence": plan.stop_sequence,
-            "usage": _usage(plan.prompt_tokens, plan.completion_tokens),
+            "usage": _usage(plan, plan.completion_tokens),
         }
 
     def encoder(self, ctx: Context) -> AnthropicEncoder:
         return AnthropicEncoder(ctx)
 
 
-def _usage(prompt: int, completion: int) -> dict[str, Any]:
+def _usage(plan: Plan, completion: int) -> dict[str, Any]:
+    # input_tokens counts only what was neither read from nor written to the cache.
+    read, written = plan.cached_tokens, plan.cache_write_tokens
     return {
-        "input_tokens": prompt,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "input_tokens": plan.prompt_tokens - read - written,
+        "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": read,
         "output_tokens": completion,
         "service_tier": "standard",
     }
@@ -458,7 +492,7 @@ class AnthropicEncoder:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": _usage(plan.prompt_tokens, 1),
+            "usage": _usage(plan, 1),
         }
         return _event("message_start", {"type": "message_start", "message": message})
 

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from simulator import reasoning
+from simulator.cache import CacheRequest
 from simulator.engine import Conversation, Message, Plan, Segment, Tool, ToolCall, ToolResult
 from simulator.formats.base import (
     IMAGE_TYPES,
@@ -461,8 +462,10 @@ class GeminiFormat:
         stream = req.action == "streamGenerateContent"
         thinking = (body.get("generationConfig") or {}).get("thinkingConfig")
         show = isinstance(thinking, dict) and thinking.get("includeThoughts") is True
+        cache = CacheRequest(list(range(1, len(conv.messages) + 1)), explicit=False)
         return Parsed(model, stream, conv,
-                      {"sse": req.query.get("alt") == "sse", "include_thoughts": show})
+                      {"sse": req.query.get("alt") == "sse", "include_thoughts": show,
+                       "cache": cache})
 
     def render_error(self, err: ApiError) -> bytes:
         error: dict[str, Any] = {
@@ -528,6 +531,7 @@ class GeminiFormat:
             plan.completion_tokens,
             FINISH[plan.finish],
             plan.reasoning_tokens,
+            plan.cached_tokens,
         )
 
     def encoder(self, ctx: Context) -> GeminiEncoder:
@@ -554,13 +558,15 @@ def _part(seg: Segment, show_thoughts: bool = False) -> dict[str, Any] | None:
 
 def _envelope(
     ctx: Context, parts: list[dict[str, Any]], prompt: int, completion: int, finish: str | None,
-    thoughts: int = 0,
+    thoughts: int = 0, cached: int = 0,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
     if finish is not None:
         candidate["finishReason"] = finish
     candidate["index"] = 0
     usage: dict[str, Any] = {"promptTokenCount": prompt}
+    if cached:
+        usage["cachedContentTokenCount"] = cached
     if completion - thoughts:
         usage["candidatesTokenCount"] = completion - thoughts
     if thoughts:
@@ -636,6 +642,7 @@ class GeminiEncoder:
                 plan.completion_tokens,
                 FINISH[plan.finish],
                 plan.reasoning_tokens,
+                plan.cached_tokens,
             )
         )
         return out if self.sse else out + b"]"

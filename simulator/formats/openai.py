@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from simulator import reasoning
+from simulator.cache import CacheRequest
 from simulator.engine import Conversation, Message, Plan, Segment, Tool, ToolCall, ToolResult
 from simulator.formats.base import (
     IMAGE_TYPES,
@@ -552,8 +553,11 @@ class OpenAIFormat:
             conv.parallel_tools = False
         # OpenAI itself never returns reasoning text (only its token count); open hosts do.
         hidden = req.provider in STRICT_BY_DEFAULT
+        # OpenAI caches long prompts by itself, at every message boundary.
+        cache = CacheRequest(list(range(1, len(conv.messages) + 1)), explicit=False)
         return Parsed(model, bool(stream), conv,
-                      {"include_usage": include_usage, "hidden_reasoning": hidden})
+                      {"include_usage": include_usage, "hidden_reasoning": hidden,
+                       "cache": cache})
 
     def render_error(self, err: ApiError) -> bytes:
         kind = {
@@ -634,7 +638,7 @@ class OpenAIFormat:
                     "finish_reason": FINISH[plan.finish],
                 }
             ],
-            "usage": _usage(plan.prompt_tokens, plan.completion_tokens, plan.reasoning_tokens),
+            "usage": _usage(plan),
             "service_tier": "default",
             "system_fingerprint": "fp_simulator",
         }
@@ -651,14 +655,15 @@ def _tool_call(seg: Segment) -> dict[str, Any]:
     }
 
 
-def _usage(prompt: int, completion: int, reasoning_tokens: int = 0) -> dict[str, Any]:
+def _usage(plan: Plan) -> dict[str, Any]:
+    prompt, completion = plan.prompt_tokens, plan.completion_tokens
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": plan.cached_tokens, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": reasoning_tokens,
+            "reasoning_tokens": plan.reasoning_tokens,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -737,8 +742,7 @@ class OpenAIEncoder:
                 "service_tier": "default",
                 "system_fingerprint": "fp_simulator",
                 "choices": [],
-                "usage": _usage(plan.prompt_tokens, plan.completion_tokens,
-                                plan.reasoning_tokens),
+                "usage": _usage(plan),
             }
             out += b"data: " + orjson.dumps(chunk) + b"\n\n"
         return out + b"data: [DONE]\n\n"

@@ -53,6 +53,11 @@ def embedding_models(sim_url: str) -> dict[str, Any]:
     }
 
 
+def prices(prompt: str, completion: str, read: str = "0", write: str = "0") -> dict[str, str]:
+    return {"prompt": prompt, "completion": completion, "request": "0", "image": "0",
+            "input_cache_read": read, "input_cache_write": write}
+
+
 def reasoning_models(sim_url: str) -> dict[str, Any]:
     def thinking(model_id: str, *endpoints: dict[str, Any]) -> dict[str, Any]:
         return {**model(model_id, *endpoints), "supported_parameters": REASONING_PARAMS}
@@ -62,10 +67,13 @@ def reasoning_models(sim_url: str) -> dict[str, Any]:
 
     return {
         CLAUDE: thinking(CLAUDE, ep(21, "anthropic", "anthropic", "claude-sonnet-4",
-                                    "0.000003", "0.000015")),
+                                    "0.000003", "0.000015", pricing=prices(
+                                        "0.000003", "0.000015", "0.0000003", "0.00000375"))),
         GEMINI: thinking(GEMINI, ep(22, "google-ai-studio", "gemini", "gemini-2.5-flash",
-                                    "0.0000003", "0.0000025")),
-        O4: thinking(O4, ep(23, "openai", "openai", "o4-mini", "0.0000011", "0.0000044")),
+                                    "0.0000003", "0.0000025", pricing=prices(
+                                        "0.0000003", "0.0000025", "0.000000075"))),
+        O4: thinking(O4, ep(23, "openai", "openai", "o4-mini", "0.0000011", "0.0000044",
+                            pricing=prices("0.0000011", "0.0000044", "0.000000275"))),
         R1: thinking(R1, ep(24, "deepinfra", "openai", "deepseek-r1", "0.0000005",
                             "0.00000215")),
     }
