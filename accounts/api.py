@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts import keys as key_rules
 from accounts import oauth
 from accounts.authentication import ApiKeyAuthentication
+from accounts.free_limits import free_requests
 from accounts.models import ApiKey
 from accounts.permissions import HasApiKey, IsInferenceKey, IsManagementKey, request_key
 from accounts.serializers import (
@@ -29,9 +30,6 @@ from billing.ledger import purchased_credits
 from config.api_errors import ApiError
 
 PAGE_SIZE = 100
-FREE_MODEL_CREDITS_THRESHOLD = 10
-FREE_MODEL_NO_CREDITS_RPD = 50
-FREE_MODEL_HAS_CREDITS_RPD = 1000
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
@@ -54,11 +52,7 @@ class CurrentKeyView(KeyApiView):
         key = request_key(request)
         usage = usage_of([key])[key.hash]
         purchased = purchased_credits(key.user_id)
-        daily_free = (
-            FREE_MODEL_HAS_CREDITS_RPD
-            if purchased >= FREE_MODEL_CREDITS_THRESHOLD
-            else FREE_MODEL_NO_CREDITS_RPD
-        )
+        free = free_requests(key.user_id, purchased)
         data = {
             "label": key.label,
             **limit_fields(key, usage),
@@ -75,7 +69,8 @@ class CurrentKeyView(KeyApiView):
             "allowed_data_regions": ["global"],
             "budgets": [],
             "effective_budget": None,
-            "free_model_daily_requests": {"limit": daily_free, "remaining": daily_free, "used": 0},
+            "free_model_daily_requests": free["daily"],
+            "free_model_minute_requests": free["minute"],
         }
         return Response({"data": data})
 
