@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
+from gateway import reasoning
 from gateway import request as request_mod
 from gateway import routing
 from gateway.attribution import Attribution
@@ -325,6 +326,8 @@ class Completions:
         result = adapter.parse(data)
         gen.first_token_at = time.perf_counter()
         message = result.message
+        if "reasoning" in gen.req.body or "include_reasoning" in gen.req.body:
+            reasoning.apply_exclude(gen.req.body, message)
         usage = result.usage
         if usage is None:
             text = (message.get("content") or "") if isinstance(message.get("content"), str) \

@@ -114,3 +114,20 @@ def details_of(message: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
     if not isinstance(details, list):
         return []
     return [d for d in details if isinstance(d, dict) and d.get("format", fmt) == fmt]
+
+
+def apply_exclude(body: dict[str, Any], message: dict[str, Any]) -> None:
+    """`exclude: true`: the model reasons (and is billed for it) but nothing is returned."""
+    if excluded(body):
+        message["reasoning"] = None
+        message.pop("reasoning_details", None)
+
+
+def exclude_deltas(deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for delta in deltas:
+        delta.pop("reasoning", None)
+        delta.pop("reasoning_details", None)
+        if delta:
+            out.append(delta)
+    return out

@@ -244,21 +244,26 @@ class AnthropicAdapter:
         return Result(message, finish if native else None, native, usage, data.get("id"))
 
     def decoder(self, body: JSON) -> "AnthropicDecoder":
-        return AnthropicDecoder()
+        return AnthropicDecoder(reasoning.excluded(body))
 
     def error_message(self, status: int, raw: bytes) -> str:
         return error_message(raw)
 
 
 class AnthropicDecoder:
-    def __init__(self) -> None:
+    def __init__(self, exclude_reasoning: bool = False) -> None:
         self.state = DecoderState()
+        self.exclude = exclude_reasoning
         self.tool_index: dict[int, int] = {}  # content block index -> OpenAI tool_calls index
         self.json_blocks: set[int] = set()
         self.thinking: list[str] = []
         self.details = 0  # reasoning_details index of the current thinking block
 
     def feed(self, event: str | None, data: bytes) -> list[JSON]:
+        deltas = self._feed(event, data)
+        return reasoning.exclude_deltas(deltas) if self.exclude and deltas else deltas
+
+    def _feed(self, event: str | None, data: bytes) -> list[JSON]:
         payload = orjson.loads(data)
         if not isinstance(payload, dict):
             return []

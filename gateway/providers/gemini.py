@@ -315,18 +315,23 @@ class GeminiAdapter:
         )
 
     def decoder(self, body: JSON) -> "GeminiDecoder":
-        return GeminiDecoder()
+        return GeminiDecoder(reasoning.excluded(body))
 
     def error_message(self, status: int, raw: bytes) -> str:
         return error_message(raw)
 
 
 class GeminiDecoder:
-    def __init__(self) -> None:
+    def __init__(self, exclude_reasoning: bool = False) -> None:
         self.state = DecoderState()
         self.calls = 0
+        self.exclude = exclude_reasoning
 
     def feed(self, event: str | None, data: bytes) -> list[JSON]:
+        deltas = self._feed(event, data)
+        return reasoning.exclude_deltas(deltas) if self.exclude and deltas else deltas
+
+    def _feed(self, event: str | None, data: bytes) -> list[JSON]:
         payload = orjson.loads(data)
         if not isinstance(payload, dict):
             return []

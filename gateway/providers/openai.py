@@ -160,15 +160,16 @@ class OpenAIAdapter:
         )
 
     def decoder(self, body: JSON) -> "OpenAIDecoder":
-        return OpenAIDecoder()
+        return OpenAIDecoder(reasoning.excluded(body))
 
     def error_message(self, status: int, raw: bytes) -> str:
         return error_message(raw)
 
 
 class OpenAIDecoder:
-    def __init__(self) -> None:
+    def __init__(self, exclude_reasoning: bool = False) -> None:
         self.state = DecoderState()
+        self.exclude = exclude_reasoning
 
     def feed(self, event: str | None, data: bytes) -> list[JSON]:
         if data == b"[DONE]":
@@ -193,7 +194,10 @@ class OpenAIDecoder:
             if "reasoning_content" in delta:
                 delta["reasoning"] = delta.pop("reasoning_content")
             if "reasoning" in delta:
-                reasoning_delta(delta)
+                if self.exclude:
+                    del delta["reasoning"]
+                else:
+                    reasoning_delta(delta)
             if any(v not in (None, "", []) for k, v in delta.items() if k != "role"):
                 deltas.append(delta)
             native = choice.get("finish_reason")

@@ -121,3 +121,24 @@ def test_bad_reasoning_is_a_400(world: World):
         world.client().chat.completions.create(
             model=CLAUDE, messages=[{"role": "user", "content": "x"}],
             extra_body={"reasoning": {"effort": "enormous"}})
+
+
+@pytest.mark.parametrize("model", [CLAUDE, GEMINI, R1])
+@pytest.mark.parametrize("stream", [False, True])
+def test_excluded_reasoning_is_billed_but_not_returned(world: World, model: str, stream: bool):
+    body = {"model": model, "max_tokens": 400,
+            "extra_body": {"reasoning": {"effort": "medium", "exclude": True}},
+            "messages": [{"role": "user", "content": "Think quietly."}]}
+    if stream:
+        chunks = list(world.client().chat.completions.create(
+            stream=True, stream_options={"include_usage": True}, **body))
+        deltas = [c.choices[0].delta.model_dump() for c in chunks if c.choices]
+        assert not any(d.get("reasoning") or d.get("reasoning_details") for d in deltas)
+        usage = chunks[-1].usage
+    else:
+        answer = world.client().chat.completions.create(**body)
+        message = answer.choices[0].message.model_dump()
+        assert message["reasoning"] is None and not message.get("reasoning_details")
+        usage = answer.usage
+    assert usage and usage.completion_tokens_details
+    assert usage.completion_tokens_details.reasoning_tokens > 0
