@@ -61,17 +61,18 @@
   }
 
   function typescript(base, body) {
+    // Plain fetch (Node 18+, Deno, Bun, browsers): no package to install, and the routing
+    // options (provider, reasoning) travel as they are.
     return [
-      "import OpenAI from \"openai\";",
-      "",
-      "const client = new OpenAI({",
-      "  baseURL: " + JSON.stringify(base) + ",",
-      "  apiKey: process.env.OPENROUTER_API_KEY,",
+      "const response = await fetch(" + JSON.stringify(base + "/chat/completions") + ", {",
+      "  method: \"POST\",",
+      "  headers: {",
+      "    Authorization: `Bearer ${process.env.OPENROUTER_API_KEY}`,",
+      "    \"Content-Type\": \"application/json\",",
+      "  },",
+      "  body: JSON.stringify(" + JSON.stringify(body, null, 2).replace(/\n/g, "\n  ") + "),",
       "});",
-      "",
-      "// Routing options (provider, reasoning) are OpenRouter extensions of the request body.",
-      "const completion = await client.chat.completions.create(" +
-        JSON.stringify(body, null, 2).replace(/\n/g, "\n") + " as any);",
+      "const completion = await response.json();",
       "console.log(completion.choices[0].message.content);",
       "",
     ].join("\n");

@@ -347,7 +347,10 @@
 
   function showCode(model) {
     const base = window.location.origin + "/api/v1";
-    const snippets = Code.snippets(base, requestBody(model, conv.threads[model].filter(function (m) { return !m.streaming; })));
+    // The code asks the last question again: the thread up to the last user turn.
+    const thread = conv.threads[model].slice();
+    while (thread.length && thread[thread.length - 1].role === "assistant") thread.pop();
+    const snippets = Code.snippets(base, requestBody(model, thread));
     const dialog = $("#pg-code-dialog");
     dialog.dataset.model = model;
     Object.keys(snippets).forEach(function (lang) { $("#pg-code-" + lang).textContent = snippets[lang]; });

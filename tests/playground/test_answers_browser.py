@@ -139,6 +139,7 @@ def test_copy_as_code_runs_outside_the_browser(
     send(page, "Second one, with 'quotes' and $HOME")
     column(page, PAID).locator(".pg-meta-cost").nth(1).wait_for()
 
+    first_answer, second_answer = column(page, PAID).locator(".pg-body").all_inner_texts()
     column(page, PAID).locator(".pg-code").click()
     codes = {lang: page.locator(f"#pg-code-{lang}").text_content() or ""
              for lang in ("curl", "python", "typescript")}
@@ -146,6 +147,8 @@ def test_copy_as_code_runs_outside_the_browser(
     for code in codes.values():
         assert "OPENROUTER_API_KEY" in code and "sk-or-v1-" not in code
         assert PAID in code and "Second one" in code
+        # It ends with the last question, and carries the first answer as history.
+        assert first_answer in code and second_answer not in code
     env = {**os.environ, "OPENROUTER_API_KEY": key}
     curl = subprocess.run(["bash", "-c", codes["curl"]], capture_output=True, text=True,
                           env=env, timeout=30)
@@ -156,6 +159,12 @@ def test_copy_as_code_runs_outside_the_browser(
     python = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             env=env, timeout=30)
     assert python.returncode == 0 and python.stdout.strip(), python.stderr
+    # The TypeScript is plain fetch, so Node runs it as a module as it is.
+    module = tmp_path / "snippet.mjs"
+    module.write_text(codes["typescript"])
+    node = subprocess.run(["node", str(module)], capture_output=True, text=True, env=env,
+                          timeout=30)
+    assert node.returncode == 0 and node.stdout.strip(), node.stderr
 
 
 def knobs(simulator: str, **values: Any) -> None:
