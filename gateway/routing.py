@@ -33,8 +33,8 @@ TIERS = {"priority": "priority", "fast": "priority", "flex": "flex"}
 MILLION = Decimal(1_000_000)
 SORTS = ("price", "throughput", "latency", "exacto")
 # Extra attempts after every stable endpoint was tried once: with three endpoints failing 20%
-# of the time, one pass succeeds 99.2% of the time, two more tries take it above 99.9%.
-RETRY_BUDGET = 2
+# of the time, one pass succeeds 99.2% of the time, three more tries take it to ~99.99%.
+RETRY_BUDGET = 3
 EMPTY_VIEW = View()
 
 Attempt = tuple[Model, str | None, list[Endpoint]]
@@ -270,8 +270,9 @@ def _order(endpoints: list[Endpoint], variant: str | None, prefs: dict[str, Any]
     sort, _ = _sort_of(prefs, variant)
     min_tps = _cutoffs(prefs.get("preferred_min_throughput"), "preferred_min_throughput")
     max_latency = _cutoffs(prefs.get("preferred_max_latency"), "preferred_max_latency")
-    stable = [e for e in endpoints if not view[e.id].failing]
-    failing = sorted((e for e in endpoints if view[e.id].failing),
+    down = view.failing
+    stable = [e for e in endpoints if e.id not in down] if down else endpoints
+    failing = sorted((e for e in endpoints if e.id in down),
                      key=lambda e: e.pricing.blended)
     if min_tps or max_latency:
         preferred = [e for e in stable if _meets(view[e.id], min_tps, max_latency)]
@@ -306,7 +307,7 @@ def with_retries(attempts: list[Attempt], view: View | None = None,
     view = EMPTY_VIEW if view is None else view
     out: list[Attempt] = []
     for model, variant, ranked in attempts:
-        stable = [e for e in ranked if not view[e.id].failing] or ranked[:1]
+        stable = [e for e in ranked if e.id not in view.failing] or ranked[:1]
         retries = [stable[i % len(stable)] for i in range(budget)]
         kept = {id(e) for e in stable}
         out.append((model, variant, stable + retries + [e for e in ranked if id(e) not in kept]))

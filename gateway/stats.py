@@ -20,6 +20,7 @@ merging windows or workers is adding counts.
 """
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -133,6 +134,11 @@ class View(dict[int, Live]):
     def __missing__(self, key: int) -> Live:
         return NO_DATA
 
+    @functools.cached_property
+    def failing(self) -> frozenset[int]:
+        """Ids of the recently failing endpoints (a view is never changed once published)."""
+        return frozenset(endpoint_id for endpoint_id, live in self.items() if live.failing)
+
 
 class Stats:
     def __init__(self, redis: Redis, flush_seconds: float = 0.25,
@@ -151,6 +157,9 @@ class Stats:
         # the last). A streak marks an endpoint failing here at once, before the shared
         # figures come back from Redis, and only for the health window.
         self._streaks: dict[int, tuple[int, float]] = {}
+        # Endpoints being tried again after failing: one more failure marks them again, so a
+        # dead endpoint costs one attempt per health window, not a fresh streak.
+        self._probation: set[int] = set()
 
     # -- recording (request path) ---------------------------------------------------------
 
@@ -161,9 +170,13 @@ class Stats:
         self._observed.append((endpoint_id, now, kind, latency_ms, ttft_ms, tokens_per_second))
         if kind in PROVIDER_FAILURES:
             streak = self._streaks.get(endpoint_id)
-            self._streaks[endpoint_id] = ((streak[0] if streak else 0) + 1, now)
-        elif kind == "ok" and endpoint_id in self._streaks:
-            del self._streaks[endpoint_id]
+            count = FAILING_STREAK if endpoint_id in self._probation else (
+                (streak[0] if streak else 0) + 1)
+            self._streaks[endpoint_id] = (count, now)
+        elif kind == "ok":
+            if endpoint_id in self._streaks:
+                del self._streaks[endpoint_id]
+            self._probation.discard(endpoint_id)
         if self._flush_task is None:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
 
@@ -224,6 +237,8 @@ class Stats:
         for endpoint_id, (count, last) in list(self._streaks.items()):
             if wall - last > HEALTH_WINDOW:
                 del self._streaks[endpoint_id]  # tried again from now on
+                if count >= FAILING_STREAK:
+                    self._probation.add(endpoint_id)
             elif count >= FAILING_STREAK:
                 failing.append(endpoint_id)
         if not failing:

@@ -132,7 +132,7 @@ def test_retry_budget_repeats_stable_endpoints_before_failing_ones():
     req = parse(orjson.dumps({"model": M, "messages": [{"role": "user", "content": "x"}],
                               "provider": {"sort": "price"}}))
     plan = routing.with_retries(routing.plan(THREE, req, ANYONE, random.Random(0), view), view)
-    assert [e.provider for e in plan[0][2]] == ["alpha", "beta", "alpha", "beta", "gamma"]
+    assert [e.provider for e in plan[0][2]] == ["alpha", "beta", "alpha", "beta", "alpha", "gamma"]
 
 
 def test_retries_with_allow_fallbacks_false_never_leave_the_named_provider():

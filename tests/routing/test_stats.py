@@ -56,3 +56,29 @@ def test_two_workers_share_one_view(redis_client: Any):
     row = redis_client.hgetall(f"gw:epstats:8:m:{minute}")
     assert row[b"n"] == b"6" and row[b"fail"] == b"5" and row[b"e:5xx"] == b"5"
     assert 0 < redis_client.ttl(f"gw:epstats:8:m:{minute}") <= 7200
+
+
+async def _streaks(clock: list[float]) -> list[bool]:
+    client = Redis.from_url(settings.REDIS_URL)
+    stats = Stats(client, flush_seconds=3600, refresh_seconds=3600)
+    seen = []
+    for _ in range(5):
+        stats.record(3, "5xx")
+    seen.append(stats.current()[3].failing)  # five in a row: failing here at once
+    clock[0] += 31
+    seen.append(stats.current()[3].failing)  # the window passed: tried again
+    stats.record(3, "timeout")
+    seen.append(stats.current()[3].failing)  # on probation: one failure marks it again
+    clock[0] += 31
+    stats.current()
+    stats.record(3, "ok")
+    stats.record(3, "5xx")
+    seen.append(stats.current()[3].failing)  # recovered: a single failure is not enough
+    await client.aclose()
+    return seen
+
+
+def test_a_failure_streak_marks_an_endpoint_for_the_health_window_only(monkeypatch: Any):
+    clock = [time.time()]
+    monkeypatch.setattr("gateway.stats.time.time", lambda: clock[0])
+    assert asyncio.run(_streaks(clock)) == [True, False, True, False]
