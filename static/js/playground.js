@@ -200,9 +200,10 @@
       target.title = "Send the next message to this model";
       const tools = el("div", "pg-column-tools");
       tools.append(
-        button("Stop", "pg-stop", function () { if (running[model]) running[model].abort(); }),
-        button("Regenerate", "pg-regenerate", function () { regenerate(model); }),
-        button("Code", "pg-code", function () { showCode(model); }, "Copy this conversation as code"),
+        // Short labels (named in full for screen readers): four columns share a laptop screen.
+        button("■ Stop", "pg-stop", function () { if (running[model]) running[model].abort(); }, "Stop this answer"),
+        button("↻", "pg-regenerate", function () { regenerate(model); }, "Regenerate the last answer"),
+        button("</>", "pg-code", function () { showCode(model); }, "Copy this conversation as code"),
         button("×", "pg-remove", function () { removeModel(model); }, "Remove this model"));
       head.append(title, target, tools);
       const messages = el("div", "pg-messages");
@@ -312,7 +313,8 @@
       provider: result.provider,
       tokens: usage.prompt_tokens !== undefined ? usage.prompt_tokens + " in · " + tokens + " out" : null,
       cost: usage.cost, latency: result.latency === null ? performance.now() - started : result.latency,
-      ttft: result.ttft, tps: tokens && generating > 0 ? tokens / generating : null,
+      // An answer that arrived in one burst has no meaningful pace: leave throughput out.
+      ttft: result.ttft, tps: tokens && generating > 0.05 ? tokens / generating : null,
     };
   }
 

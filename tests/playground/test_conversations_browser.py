@@ -121,3 +121,37 @@ def test_anonymous_visitors_see_the_page_with_a_sign_in_prompt(
     page.screenshot(path=str(tmp_path / "anonymous-phone.png"), full_page=True)
     page.click("#pg-signin a")
     page.wait_for_url("**/accounts/login/**")
+
+
+def test_search_adds_up_to_four_models_and_settings_fold_away(
+    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user()
+    sign_in(page, router)
+    for query in ("gpt-4o-mini", "claude 3.5 haiku", "llama 3.1 8b", "gemini"):
+        page.fill("#pg-search", query)
+        page.locator(".pg-result").first.wait_for()
+        if query == "llama 3.1 8b":
+            page.screenshot(path=str(tmp_path / "search.png"))
+        page.locator(".pg-result").first.click()
+    assert page.locator(".pg-column").count() == 4
+    page.fill("#pg-search", "mistral")
+    page.locator(".pg-result").first.click()
+    assert page.locator(".pg-column").count() == 4
+    assert "at most 4" in page.locator("#pg-flash").inner_text()
+    page.fill("#pg-search", "no such model anywhere")
+    assert "No model matches" in page.locator("#pg-results").inner_text()
+    page.fill("#pg-search", "")
+
+    page.click("#pg-settings summary")
+    page.screenshot(path=str(tmp_path / "settings.png"))
+    page.click("#pg-settings summary")
+    page.fill("#pg-input", "Hello, all four [sim:tokens=30]")
+    page.keyboard.press("Enter")
+    for col in page.locator(".pg-column").all():
+        col.locator(".pg-meta-cost").wait_for()
+    page.screenshot(path=str(tmp_path / "four-laptop.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "four-phone.png"))
+    page.click("#pg-settings summary")
+    page.screenshot(path=str(tmp_path / "settings-phone.png"))
