@@ -1,14 +1,19 @@
 """Two models on one prompt, each streaming into its own column at the same time; stop one,
 continue the other, reload and find the conversation still there."""
 
+import io
 from typing import Any
 
 import orjson
 import pytest
 import requests
+from django.core.management import call_command
 
+from accounts.models import ApiKey
+from accounts.session_keys import SESSION_KEY_NAME
 from gateway import keys
 from marketplace.models import Provider
+from rankings.models import Generation
 from simulator.testing import recent_requests
 from tests.playground.conftest import OTHER, PAID, MakeUser, sign_in
 
@@ -77,6 +82,14 @@ def test_two_models_stream_at_once_stop_one_continue_reload(
     assert len(events) == 3
     assert {e["app_title"] for e in events} == {"Playground"}
     assert {e["http_referer"] for e in events} == {f"{router}/playground"}
+    # The meter books them like any call, on the session key of the signed-in user.
+    call_command("meter", once=True, stdout=io.StringIO())
+    generations = list(Generation.objects.all())
+    session_keys = set(ApiKey.objects.filter(name=SESSION_KEY_NAME).values_list("hash", flat=True))
+    assert len(generations) == 3 and {g.key_hash for g in generations} <= session_keys
+    assert {g.app_title for g in generations} == {"Playground"}
+    assert all(g.user_id == ApiKey.objects.get(hash=g.key_hash).user_id for g in generations)
+    assert sum(g.cost for g in generations) > 0
 
     page.reload()
     page.locator(".pg-conv", has_text="Tell me about rivers").wait_for()
