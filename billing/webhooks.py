@@ -19,7 +19,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import ledger
@@ -47,14 +47,22 @@ def receive(payload: bytes, signature: str) -> StripeEvent:
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict) or not body.get("id") or not body.get("type"):
         raise BadEvent("not an event: id, type and data.object are required")
+    intent = _payment_intent_of(obj)
     with transaction.atomic():
+        if intent:
+            # Events about one payment are applied one at a time: a refund that finds no paid
+            # purchase is stored as waiting before the completion looks for waiting events.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "select pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"stripe:{intent}"]
+                )
         row, created = StripeEvent.objects.get_or_create(
             event_id=body["id"],
             defaults={
                 "type": body["type"],
                 "payload": payload.decode("utf-8"),
                 "status": StripeEvent.Status.IGNORED,
-                "payment_intent_id": _payment_intent_of(obj),
+                "payment_intent_id": intent,
             },
         )
         if created:
