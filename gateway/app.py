@@ -4,7 +4,7 @@ import asyncio
 import logging
 import random
 
-from gateway import auto_router, mixtures, routing
+from gateway import auto_router, mixtures, routing, sticky
 from gateway import request as request_mod
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
@@ -31,7 +31,8 @@ from gateway.presets import Presets
 from gateway.ratelimit import FreeLimits
 from gateway.redis_client import Redis, RedisUnavailable
 from gateway.spool import Spool, replay_forever
-from gateway.stats import Stats
+from gateway.stats import Stats, View
+from gateway.sticky import Stickiness
 from gateway.surface import Translator, preflight
 from gateway.surfaces import SURFACES
 from gateway.upstream import new_session
@@ -54,6 +55,7 @@ class Gateway:
         self.completions: Completions | None = None
         self.stats: Stats | None = None
         self.limits: FreeLimits | None = None
+        self.sticky: Stickiness | None = None
         self.rng = random.Random()
         self._replayer: asyncio.Future[None] | None = None
 
@@ -108,6 +110,7 @@ class Gateway:
                 )
                 self.stats = Stats(self.redis)
                 self.limits = FreeLimits(self.redis)
+                self.sticky = Stickiness(self.redis)
                 self.completions.stats = self.stats
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -155,16 +158,24 @@ class Gateway:
                 await Mixtures(self.completions, self.settings.keepalive_interval).serve(
                     scope, caller, req, mixture, planner, tracking_send, receive)
                 return
-            plan = routing.with_retries(
-                routing.plan(snapshot, req, caller.account, self.rng, view), view)
+            plan = routing.plan(snapshot, req, caller.account, self.rng, view)
+            convo = sticky.conversation(req, sticky.as_header(scope)) \
+                if self.sticky is not None and self.sticky.applies(req, plan) else None
+            if convo is not None and self.sticky is not None:
+                plan = await self.sticky.pin(caller.account.user_id, convo[0], plan,
+                                             view or View())
+            plan = routing.with_retries(plan, view)
             gen = self.completions.start(scope, caller, req)
             if self.limits is not None:
                 plan = await self.limits.admit(caller.account.user_id, gen.id, plan)
             if req.stream:
                 await self.completions.stream(gen, plan, tracking_send, receive)
-                return
-            body, _ = await self.completions.complete(gen, plan)
-            await send_bytes(send, 200, body, [(b"x-generation-id", gen.id.encode())])
+            else:
+                body, _ = await self.completions.complete(gen, plan)
+                await send_bytes(send, 200, body, [(b"x-generation-id", gen.id.encode())])
+            if convo is not None and self.sticky is not None:
+                await self.sticky.remember(caller.account.user_id, convo[0], convo[1],
+                                           gen.model, gen.endpoint, gen.cached_tokens)
         except GatewayError as err:
             if not started:
                 await send_error(send, err)

@@ -82,6 +82,8 @@ class Generation:
     settled: bool = False
     # The first 402 met while looking for an endpoint the caller can afford.
     refusal: GatewayError | None = None
+    # Prompt tokens the serving endpoint read from its cache (cache-aware stickiness).
+    cached_tokens: int = 0
 
     @property
     def model_name(self) -> str:
@@ -210,6 +212,7 @@ class Completions:
         generation_ms = (now - first) * 1000
         body = gen.req.body
         tier = body.get("service_tier") if isinstance(body.get("service_tier"), str) else None
+        gen.cached_tokens = usage.cached_tokens
         if self.stats is not None:
             self.stats.settled(gen.endpoint.id, gen.attempts, latency, usage.completion_tokens,
                                generation_ms if streamed else None, failed=finish == "error",

@@ -68,3 +68,9 @@ def free_minute(user_id: int | str) -> str:
 def free_day(user_id: int | str, day: str) -> str:
     """Count of free-model requests on one UTC day (YYYY-MM-DD)."""
     return f"{_tag(user_id)}:free:day:{int(user_id)}:{day}"
+
+
+def sticky(user_id: int | str, conversation: str) -> str:
+    """The endpoint id a conversation is pinned to while its prompt cache is warm
+    (gateway/sticky.py)."""
+    return f"{_tag(user_id)}:sticky:{int(user_id)}:{conversation}"
