@@ -1,4 +1,5 @@
-"""API key rules: minting, hashing, editing. The gateway sees every change after commit."""
+"""API key rules: minting, hashing, editing. The gateway sees every change after commit
+(the model signals of accounts/signals.py publish every save and delete)."""
 
 import hashlib
 import secrets
@@ -10,7 +11,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import ApiKey, OAuthApp
-from accounts.publish import publish_key_on_commit
 
 KEY_PREFIX = "sk-or-v1-"
 
@@ -63,7 +63,6 @@ def create_key(
         expires_at=expires_at,
         oauth_app=oauth_app,
     )
-    publish_key_on_commit(row.hash)
     return NewKey(row=row, key=key)
 
 
@@ -79,7 +78,6 @@ def update_key(row: ApiKey, **changes: object) -> ApiKey:
             value = ""
         setattr(row, field, value)
     row.save()
-    publish_key_on_commit(row.hash)
     return row
 
 
@@ -89,6 +87,4 @@ def disable_key(row: ApiKey) -> ApiKey:
 
 @transaction.atomic
 def delete_key(row: ApiKey) -> None:
-    key_hash = row.hash
     row.delete()
-    publish_key_on_commit(key_hash)

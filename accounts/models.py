@@ -87,3 +87,18 @@ class PrivacySettings(models.Model):
 
     def __str__(self) -> str:
         return f"privacy of user {self.user_id}"
+
+
+class PublishOutbox(models.Model):
+    """A key or account record that changed in Postgres and must still reach Redis.
+
+    Written in the transaction of the change and deleted once the record is published, so a
+    change committed while Redis is down is published when it is back (accounts/publish.py,
+    drained by a beat task every few seconds) instead of being lost.
+    """
+
+    record = models.CharField(max_length=120, db_index=True)  # "key:<hash>" or "account:<id>"
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.record

@@ -1,24 +1,33 @@
 """Publish keys and accounts to Redis for the gateway (docs/gateway-state.md).
 
-Every writer goes through `*_on_commit`: the record is re-read after the transaction commits,
-and the read and the Redis write of one record hold a Postgres advisory lock, so a publisher
-that read an older state can never write it over a newer one: Redis always ends up with what
-Postgres holds, whatever order concurrent commits land in.
+Every writer goes through `*_on_commit` (the model signals in accounts/signals.py call them
+for every save and delete): the record is re-read after the transaction commits, and the read
+and the Redis write of one record hold a Postgres advisory lock, so a publisher that read an
+older state can never write it over a newer one: Redis always ends up with what Postgres
+holds, whatever order concurrent commits land in.
+
+A change also leaves a `PublishOutbox` row in its own transaction; the publish deletes the rows
+it covered once Redis has the record. When Redis is down at commit time the rows stay, and
+`drain_outbox` (beat, every few seconds) publishes them once Redis is back: a committed change
+(a new key shown to its owner, a disabled account) always reaches the gateway.
 """
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import redis
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from accounts.models import ApiKey, PrivacySettings
+from accounts.models import ApiKey, PrivacySettings, PublishOutbox
 from billing.ledger import balances
 from billing.money import to_nanos
 from config import gateway_state as names
 from config.redis import get_redis
 
 KEY_PREFIX = names.KEY_PREFIX
+logger = logging.getLogger(__name__)
 
 
 def key_record(key: ApiKey) -> dict[str, str | int]:
@@ -45,18 +54,76 @@ def _one_publisher_at_a_time(record: str) -> Iterator[None]:
         yield
 
 
+def _pending(record: str) -> list[int]:
+    """Outbox rows of `record` committed so far: the publish about to run covers them."""
+    return list(PublishOutbox.objects.filter(record=record).values_list("pk", flat=True))
+
+
+def _covered(rows: list[int]) -> None:
+    if rows:
+        PublishOutbox.objects.filter(pk__in=rows).delete()
+
+
 def sync_key(key_hash: str) -> None:
     """Make Redis match Postgres for one key: its record, or no record once deleted."""
     with _one_publisher_at_a_time(KEY_PREFIX + key_hash):
+        rows = _pending(f"key:{key_hash}")
         key = ApiKey.objects.filter(hash=key_hash).first()
         if key is None:
             get_redis().delete(KEY_PREFIX + key_hash)
         else:
             publish_key(key)
+        _covered(rows)
+
+
+def _sync(record: str) -> None:
+    kind, _, ident = record.partition(":")
+    if kind == "key":
+        sync_key(ident)
+    elif kind == "account":
+        publish_account(int(ident))
+    else:
+        logger.error("unknown outbox record %r dropped", record)
+        PublishOutbox.objects.filter(record=record).delete()
+
+
+def _publish_after_commit(record: str) -> None:
+    """An outbox row now, in the caller's transaction; the publish right after it commits."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        getattr(func, "outbox_record", None) == record
+        for _sids, func, _robust in connection.run_on_commit
+    ):
+        return  # already queued in this transaction
+    PublishOutbox.objects.create(record=record)
+
+    def publish() -> None:
+        try:
+            _sync(record)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # The outbox row stays: drain_outbox publishes it once Redis answers again.
+            logger.warning("publishing %s deferred, Redis unavailable: %s", record, exc)
+
+    publish.outbox_record = record  # type: ignore[attr-defined]
+    # robust: a failure here must not turn a committed change into an error page.
+    transaction.on_commit(publish, robust=True)
 
 
 def publish_key_on_commit(key_hash: str) -> None:
-    transaction.on_commit(lambda: sync_key(key_hash))
+    _publish_after_commit(f"key:{key_hash}")
+
+
+def drain_outbox(limit: int = 1000) -> int:
+    """Publish what commits left behind (Redis was down); returns how many records.
+
+    Raises the Redis error if Redis still does not answer: the rows stay for the next run.
+    """
+    records = list(
+        PublishOutbox.objects.order_by().values_list("record", flat=True).distinct()[:limit]
+    )
+    for record in records:
+        _sync(record)
+    return len(records)
 
 
 def _account_records(user_ids: Iterable[int] | None = None) -> dict[int, dict[str, str | int]]:
@@ -92,13 +159,20 @@ def publish_account(user_id: int) -> None:
     refuses to spend for an account hash without `spent` (Redis lost it): it is created once,
     from the ledger, and never overwritten (HSETNX)."""
     with _one_publisher_at_a_time(names.account(user_id)):
-        for uid, record in _account_records([user_id]).items():
+        rows = _pending(f"account:{user_id}")
+        records = _account_records([user_id])
+        if not records:
+            # A deleted account: its keys' records are deleted with them; the account hash
+            # (the gateway owns part of it) stays, inactive.
+            get_redis().hset(names.account(user_id), "active", 0)
+        for uid, record in records.items():
             get_redis().hset(names.account(uid), mapping=record)  # type: ignore[arg-type]
             get_redis().hsetnx(names.account(uid), "spent", _ledger_spent([uid]).get(uid, 0))
+        _covered(rows)
 
 
 def publish_account_on_commit(user_id: int) -> None:
-    transaction.on_commit(lambda: publish_account(user_id))
+    _publish_after_commit(f"account:{user_id}")
 
 
 def publish_all() -> dict[str, int]:

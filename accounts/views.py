@@ -16,12 +16,17 @@ from accounts.forms import ConsentForm, KeyForm, NewKeyForm, PrivacyForm
 from accounts.models import ApiKey, PrivacySettings
 from accounts.publish import publish_account_on_commit
 from accounts.usage import limit_remaining, usage_of
+from config.api_errors import STATE_STORE_DOWN
 
 OAUTH_PARAMS = ("callback_url", "code_challenge", "code_challenge_method", "app_name", "key_label")
 
 
 def _rows(keys: list[ApiKey]) -> list[dict[str, object]]:
-    usage = usage_of(keys)
+    try:
+        usage = usage_of(keys)
+    except STATE_STORE_DOWN:
+        # Usage lives in Redis; the keys themselves (a key just created among them) do not.
+        return [{"key": k, "usage": None, "remaining": None, "last_used": None} for k in keys]
     return [
         {
             "key": k,

@@ -5,6 +5,10 @@ from typing import Any
 SCHEDULE: dict[str, dict[str, Any]] = {
     # Reservations of requests whose gateway died mid-request (billing/holds.py).
     "release-expired-holds": {"task": "billing.release_expired_holds", "schedule": 60.0},
+    # Key and account changes committed while Redis was down (accounts/publish.py outbox).
+    "drain-publish-outbox": {"task": "accounts.drain_publish_outbox", "schedule": 3.0},
+    # Everything the gateway reads, republished: catches changes no signal announced.
+    "republish-state": {"task": "accounts.republish_state", "schedule": 300.0},
     # Auto top-up of balances under their threshold, once per crossing (billing/topup.py).
     "auto-top-up": {"task": "billing.auto_top_up", "schedule": 60.0},
     # Generation partitions for the months ahead (rankings/partitions.py).

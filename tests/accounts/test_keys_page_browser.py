@@ -48,7 +48,7 @@ def test_a_new_key_is_shown_once_then_only_its_label(
 def test_edit_disable_and_delete(signed_in_page, live_server, redis_client, tmp_path):
     page = signed_in_page
     key = ApiKey.objects.get()
-    page.click("text=Edit")
+    page.get_by_role("link", name="Edit", exact=True).click()
     page.fill("input[name=name]", "Old laptop")
     page.click("text=Save")
     page.wait_for_url("**/keys")
