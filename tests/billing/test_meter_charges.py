@@ -1,0 +1,46 @@
+"""The metering consumer charges each generation once, in the transaction that stores it."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+
+from billing.ledger import balance
+from billing.models import LedgerEntry
+from rankings.metering import store_batch
+from rankings.models import Generation
+from tests.rankings.conftest import usage_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def entries(events: list[dict]) -> list:
+    return [(f"1-{i}", {b"event": json.dumps(e).encode()}) for i, e in enumerate(events)]
+
+
+def test_every_stored_generation_is_charged_once_to_the_nano_dollar():
+    ada = User.objects.create(username="ada")
+    bob = User.objects.create(username="bob")
+    events = [
+        usage_event(ada.pk, cost="0.000000001", cost_nanos=1),
+        usage_event(ada.pk, cost="0.000045160", cost_nanos=45160),
+        usage_event(bob.pk, cost="1.500000000", cost_nanos=1_500_000_000),
+        usage_event(bob.pk, cost="0", cost_nanos=0),
+    ]
+    store_batch(entries(events))
+    # A crash between commit and XACK delivers the same entries again (and another consumer
+    # may have claimed some of them): nothing is charged twice.
+    store_batch(entries([*events[1:], events[0]]))
+
+    assert Generation.objects.count() == 4
+    assert balance(ada.pk).usage == Decimal("0.000045161")
+    assert balance(bob.pk).usage == Decimal("1.5")
+    charged = set(LedgerEntry.objects.filter(kind="usage").values_list("reference", flat=True))
+    assert charged == {e["id"] for e in events[:3]}  # a free generation writes no row
+
+
+def test_a_generation_of_a_deleted_account_is_stored_without_a_charge():
+    store_batch(entries([usage_event(987654, cost="0.1", cost_nanos=100_000_000)]))
+    assert Generation.objects.get().user_id is None
+    assert not LedgerEntry.objects.exists()
