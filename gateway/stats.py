@@ -8,10 +8,10 @@ waits on statistics.
 
 Keys (docs/gateway-state.md, "Live endpoint statistics"; names in `gateway.keys`-style
 helpers below):
-- `gw:epstats:<id>:m:<unix minute>` hash, 2 h: `n`, `fail`, `e:<kind>`, and histograms
+- `gw:epstats:{<id>}:m:<unix minute>` hash, 2 h: `n`, `fail`, `e:<kind>`, and histograms
   `t:<bin>` (time to first token), `l:<bin>` (latency), `p:<bin>` (throughput).
-- `gw:epstats:<id>:s:<unix second // 10>` hash, 2 min: `n`, `fail` (the 30-second health).
-- `gw:epstats:<id>:d:<unix day>` hash, 32 days: `<hour>:n`, `<hour>:fail`, `<hour>:ttft`
+- `gw:epstats:{<id>}:s:<unix second // 10>` hash, 2 min: `n`, `fail` (the 30-second health).
+- `gw:epstats:{<id>}:d:<unix day>` hash, 32 days: `<hour>:n`, `<hour>:fail`, `<hour>:ttft`
   (sum of ms), `<hour>:ttft_n`: per-hour uptime and mean latency for pages and charts.
 - `gw:epstats:active` sorted set: endpoint id scored by the last time it was recorded.
 
@@ -58,16 +58,39 @@ FAILING_SHARE = 0.5
 FAILING_STREAK = 5
 
 
+# KEYS: one endpoint's statistics hashes (one hash slot: they share the endpoint's tag).
+# ARGV, per key in order: its TTL, the number of pairs, then field, amount, field, amount, ...
+ADD = """
+local j = 1
+for k = 1, #KEYS do
+  local ttl, n = ARGV[j], tonumber(ARGV[j + 1])
+  j = j + 2
+  for _ = 1, n do
+    redis.call('HINCRBY', KEYS[k], ARGV[j], ARGV[j + 1])
+    j = j + 2
+  end
+  redis.call('EXPIRE', KEYS[k], ttl)
+end
+return 1
+"""
+
+
+def _ttl(key: str) -> int:
+    return SLOT_TTL if ":s:" in key else (MINUTE_TTL if ":m:" in key else DAY_TTL)
+
+
+# An endpoint's keys share the hash tag {<id>}, so one script call per endpoint adds a whole
+# flush's counters to them on a Redis Cluster as well.
 def minute_key(endpoint_id: int, minute: int) -> str:
-    return f"{PREFIX}{endpoint_id}:m:{minute}"
+    return f"{PREFIX}{{{endpoint_id}}}:m:{minute}"
 
 
 def slot_key(endpoint_id: int, slot: int) -> str:
-    return f"{PREFIX}{endpoint_id}:s:{slot}"
+    return f"{PREFIX}{{{endpoint_id}}}:s:{slot}"
 
 
 def day_key(endpoint_id: int, day: int) -> str:
-    return f"{PREFIX}{endpoint_id}:d:{day}"
+    return f"{PREFIX}{{{endpoint_id}}}:d:{day}"
 
 
 def to_bin(value: float, scale: float = 1.0) -> int:
@@ -157,6 +180,7 @@ class Stats:
         # the last). A streak marks an endpoint failing here at once, before the shared
         # figures come back from Redis, and only for the health window.
         self._streaks: dict[int, tuple[int, float]] = {}
+        self._add = redis.register_script(ADD)
         # Endpoints being tried again after failing: one more failure marks them again, so a
         # dead endpoint costs one attempt per health window, not a fresh streak.
         self._probation: set[int] = set()
@@ -208,11 +232,17 @@ class Stats:
         if not observed:
             return
         fields = aggregate(observed)
-        calls = [self.redis.execute("HINCRBY", key, name, amount)
-                 for (key, name), amount in fields.items()]
-        for key in dict.fromkeys(key for key, _ in fields):
-            ttl = SLOT_TTL if ":s:" in key else (MINUTE_TTL if ":m:" in key else DAY_TTL)
-            calls.append(self.redis.execute("EXPIRE", key, ttl))
+        per_key: dict[str, list[Any]] = {}
+        for (key, name), amount in fields.items():
+            per_key.setdefault(key, []).extend((name, amount))
+        per_endpoint: dict[str, tuple[list[str], list[Any]]] = {}
+        for key, pairs in per_key.items():
+            tag = key[len(PREFIX):key.index("}") + 1]
+            keys, args = per_endpoint.setdefault(tag, ([], []))
+            keys.append(key)
+            args.extend((_ttl(key), len(pairs) // 2, *pairs))
+        # One script call per endpoint (all its counters and expiries), not one per field.
+        calls = [self._add(keys=keys, args=args) for keys, args in per_endpoint.values()]
         last_seen = {endpoint_id: int(at) for endpoint_id, at, *_ in observed}
         active = [x for endpoint_id, at in last_seen.items() for x in (at, endpoint_id)]
         calls.append(self.redis.execute("ZADD", ACTIVE, *active))

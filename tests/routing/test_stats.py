@@ -53,9 +53,9 @@ def test_two_workers_share_one_view(redis_client: Any):
     assert local[8].failing
     assert view[99].ttft is None and not view[99].failing
     minute = int(time.time() // 60)
-    row = redis_client.hgetall(f"gw:epstats:8:m:{minute}")
+    row = redis_client.hgetall(f"gw:epstats:{{8}}:m:{minute}")
     assert row[b"n"] == b"6" and row[b"fail"] == b"5" and row[b"e:5xx"] == b"5"
-    assert 0 < redis_client.ttl(f"gw:epstats:8:m:{minute}") <= 7200
+    assert 0 < redis_client.ttl(f"gw:epstats:{{8}}:m:{minute}") <= 7200
 
 
 async def _streaks(clock: list[float]) -> list[bool]:
