@@ -308,10 +308,12 @@
   function meta(result, started) {
     const usage = result.usage || {};
     const tokens = usage.completion_tokens;
+    const thought = (usage.completion_tokens_details || {}).reasoning_tokens || 0;
     const generating = result.ttft !== null ? (result.latency - result.ttft) / 1000 : 0;
     return {
       provider: result.provider,
-      tokens: usage.prompt_tokens !== undefined ? usage.prompt_tokens + " in · " + tokens + " out" : null,
+      tokens: usage.prompt_tokens !== undefined
+        ? usage.prompt_tokens + " in · " + tokens + " out" + (thought ? " (" + thought + " reasoning)" : "") : null,
       cost: usage.cost, latency: result.latency === null ? performance.now() - started : result.latency,
       // An answer that arrived in one burst has no meaningful pace: leave throughput out.
       ttft: result.ttft, tps: tokens && generating > 0.05 ? tokens / generating : null,

@@ -196,3 +196,31 @@ def test_rate_limits_and_provider_failures_read_as_what_to_do_next(
     column(page, PAID).locator(".pg-meta-cost").wait_for()
     assert column(page, PAID).locator(".pg-error").count() == 0
     assert column(page, PAID).locator(".pg-assistant").count() == 1
+
+
+def test_reasoning_effort_goes_to_reasoning_models_and_their_thoughts_fold_away(
+    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+) -> None:
+    make_user()
+    thinker = "anthropic/claude-haiku-4.5"
+    sign_in(page, router, then=f"/playground?model={thinker}&model={PAID}")
+    page.click("#pg-settings summary")
+    page.select_option("#pg-reasoning", "high")
+    page.click("#pg-settings summary")
+    send(page, "Think first [sim:tokens=20]")
+    for model in (thinker, PAID):
+        column(page, model).locator(".pg-meta-cost").wait_for()
+    reasoning = column(page, thinker).locator(".pg-reasoning")
+    assert reasoning.count() == 1 and reasoning.get_attribute("open") is None
+    reasoning.locator("summary").click()
+    assert reasoning.locator(".pg-reasoning-text").inner_text().strip()
+    assert column(page, PAID).locator(".pg-reasoning").count() == 0
+    assert "reasoning)" in column(page, thinker).locator(".pg-meta-tokens").inner_text()
+
+    column(page, PAID).locator(".pg-code").click()
+    assert '"reasoning"' not in (page.locator("#pg-code-curl").text_content() or "")
+    page.click("#pg-code-close")
+    column(page, thinker).locator(".pg-code").click()
+    assert '"effort": "high"' in (page.locator("#pg-code-curl").text_content() or "")
+    page.click("#pg-code-close")
+    reasoning.screenshot(path=str(tmp_path / "reasoning.png"))
