@@ -270,6 +270,11 @@ def build_catalog(stamp: str | None) -> Catalog:
         if free:
             entries.append(_model_entry(model, author, free, free=True))
 
+    # Virtual models (mixtures of agents, routers): their composition, no endpoints of their own.
+    from presets.virtual import virtual_entries
+
+    entries.extend(virtual_entries({e.id: e for e in entries}))
+    entries.sort(key=lambda e: -e.created)  # stable: free variants stay after their model
     catalog = Catalog(
         stamp=stamp,
         entries=entries,

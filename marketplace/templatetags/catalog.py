@@ -18,6 +18,8 @@ def per_m(value: Decimal | None) -> str:
         return "—"
     if not value:
         return "$0"
+    if value < 0:  # a router's price is the price of the model it picks
+        return "variable"
     amount = (value * MILLION).normalize()
     if amount == amount.quantize(Decimal("0.01")):
         return f"${amount:,.2f}"

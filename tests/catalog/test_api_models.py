@@ -21,7 +21,7 @@ def test_lists_every_model_in_openrouters_shape(client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert_matches_schema(body, response_schema("/models"))
-    assert body["total_count"] == len(body["data"]) == 94  # 90 models + 4 free variants
+    assert body["total_count"] == len(body["data"]) == 100  # 90 models + 4 free variants + 6 virtual
     assert body["links"] == {"next": None}
     llama = next(m for m in body["data"] if m["id"] == "meta-llama/llama-3.3-70b-instruct")
     assert llama["canonical_slug"] == llama["id"]
@@ -65,7 +65,7 @@ def test_filters_by_supported_parameters_and_output_modalities(client) -> None:
     tools = _ids(client.get("/api/v1/models?supported_parameters=tools"))
     assert set(_ids(client.get("/api/v1/models?supported_parameters=tools,reasoning"))) < set(tools)
     assert client.get("/api/v1/models?output_modalities=image").json()["data"] == []
-    assert client.get("/api/v1/models?output_modalities=all").json()["total_count"] == 94
+    assert client.get("/api/v1/models?output_modalities=all").json()["total_count"] == 100
 
 
 def test_filters_by_price_context_author_provider_and_text(client) -> None:
@@ -101,12 +101,12 @@ def test_sorts_by_price(client) -> None:
 
 def test_paginates_with_a_next_link(client) -> None:
     first = client.get("/api/v1/models?limit=40").json()
-    assert len(first["data"]) == 40 and first["total_count"] == 94
+    assert len(first["data"]) == 40 and first["total_count"] == 100
     second = client.get(first["links"]["next"]).json()
     third = client.get(second["links"]["next"]).json()
-    assert len(third["data"]) == 14 and third["links"]["next"] is None
+    assert len(third["data"]) == 20 and third["links"]["next"] is None
     ids = [m["id"] for page in (first, second, third) for m in page["data"]]
-    assert len(set(ids)) == 94
+    assert len(set(ids)) == 100
 
 
 @pytest.mark.parametrize(
@@ -171,4 +171,4 @@ def test_rebuilding_the_cache_takes_a_fixed_number_of_queries(django_assert_max_
 
     with django_assert_max_num_queries(4):
         catalog = build_catalog("probe")
-    assert len(catalog.entries) == 94
+    assert len(catalog.entries) == 104  # 94 models (4 embedding) + 4 free variants + 6 virtual

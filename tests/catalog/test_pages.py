@@ -35,7 +35,7 @@ def test_model_browser_explains_a_bad_filter(client) -> None:
 
 def test_model_browser_paginates(client) -> None:
     first = client.get("/models").content.decode()
-    assert "94 models" in first and "page 1 of 4" in first and "page=2" in first
+    assert "100 models" in first and "page 1 of 4" in first and "page=2" in first
     assert "page 4 of 4" in client.get("/models?page=4").content.decode()
 
 
