@@ -21,7 +21,7 @@ def test_lists_every_model_in_openrouters_shape(client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert_matches_schema(body, response_schema("/models"))
-    assert body["total_count"] == len(body["data"]) == 100  # 90 models + 4 free variants + 6 virtual
+    assert body["total_count"] == len(body["data"]) == 100  # + 6 virtual
     assert body["links"] == {"next": None}
     llama = next(m for m in body["data"] if m["id"] == "meta-llama/llama-3.3-70b-instruct")
     assert llama["canonical_slug"] == llama["id"]
