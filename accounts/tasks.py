@@ -20,3 +20,12 @@ def republish_state() -> None:
     """Everything the gateway reads, republished: catches any change no signal announced
     (a QuerySet.update(), a row edited in SQL)."""
     call_command("publish_state")
+
+
+@shared_task(name="accounts.reconcile_balances", ignore_result=True)
+def reconcile_balances() -> int:
+    """Repair Redis from the ledger (`reconcile_balances --fix`); returns what differed."""
+    from accounts.reconcile import fix
+
+    first, _last = fix()
+    return len(first.drifts)

@@ -9,10 +9,19 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "drain-publish-outbox": {"task": "accounts.drain_publish_outbox", "schedule": 3.0},
     # Everything the gateway reads, republished: catches changes no signal announced.
     "republish-state": {"task": "accounts.republish_state", "schedule": 300.0},
+    # Redis balances and key usage against the ledger, repaired (accounts/reconcile.py).
+    "reconcile-balances": {"task": "accounts.reconcile_balances", "schedule": 180.0},
     # Auto top-up of balances under their threshold, once per crossing (billing/topup.py).
     "auto-top-up": {"task": "billing.auto_top_up", "schedule": 60.0},
+    # Provider keys (BYOK) their provider refused, as reported by the gateway (billing/byok.py).
+    "mark-rejected-provider-keys": {
+        "task": "billing.mark_rejected_provider_keys",
+        "schedule": 30.0,
+    },
     # Generation partitions for the months ahead (rankings/partitions.py).
     "rankings-partitions": {"task": "rankings.ensure_partitions", "schedule": 6 * 3600.0},
     # Hourly rollups into the leaderboards, charts and panels (rankings/refresh.py).
     "rankings-refresh": {"task": "rankings.refresh", "schedule": 300.0},
+    # Finish reasons and errors a provider returned for the first time (marketplace/sightings.py).
+    "collect-sightings": {"task": "marketplace.collect_sightings", "schedule": 60.0},
 }
