@@ -63,3 +63,7 @@ def free_minute(user_id: int | str) -> str:
 def free_day(user_id: int | str, day: str) -> str:
     """The gateway's count of free-model requests on one UTC day (YYYY-MM-DD)."""
     return f"{_tag(user_id)}:free:day:{int(user_id)}:{day}"
+
+
+# The gateway's first sightings of provider finish reasons and errors (marketplace/sightings.py).
+SIGHTINGS = "gw:sightings"

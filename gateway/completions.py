@@ -201,6 +201,8 @@ class Completions:
         if status != 200 and self.stats is not None:
             self.stats.record(endpoint.id, failure_kind(status),
                               latency_ms=gen.attempts[-1]["latency_ms"])
+            self.stats.sightings.note(endpoint.provider, "error", f"http {status}",
+                                      endpoint.model_id)
 
     def event(self, gen: Generation, usage: Usage, charged: Cost, *, streamed: bool,
               finish: str | None, native: str | None, upstream_id: str | None,
@@ -217,6 +219,8 @@ class Completions:
             self.stats.settled(gen.endpoint.id, gen.attempts, latency, usage.completion_tokens,
                                generation_ms if streamed else None, failed=finish == "error",
                                cancelled=gen.cancelled)
+            self.stats.sightings.note(gen.endpoint.provider, "finish_reason", native,
+                                      gen.endpoint.model_id)
         return orjson.dumps({
             "id": gen.id,
             "user_id": int(gen.caller.account.user_id)

@@ -74,3 +74,8 @@ def sticky(user_id: int | str, conversation: str) -> str:
     """The endpoint id a conversation is pinned to while its prompt cache is warm
     (gateway/sticky.py)."""
     return f"{_tag(user_id)}:sticky:{int(user_id)}:{conversation}"
+
+
+# First sightings of a provider's finish reasons and error types (gateway/sightings.py), hash
+# field `<provider>|<kind>|<value>`; read by marketplace/sightings.py.
+SIGHTINGS = "gw:sightings"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.redis_client import Redis
+from gateway.sightings import Sightings
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ class Stats:
         # figures come back from Redis, and only for the health window.
         self._streaks: dict[int, tuple[int, float]] = {}
         self._add = redis.register_script(ADD)
+        # Finish reasons and error types seen for the first time (gateway/sightings.py).
+        self.sightings = Sightings(redis)
         # Endpoints being tried again after failing: one more failure marks them again, so a
         # dead endpoint costs one attempt per health window, not a fresh streak.
         self._probation: set[int] = set()

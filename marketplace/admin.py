@@ -1,12 +1,14 @@
 """Operator admin for the catalog. Every save publishes the snapshot once, after commit
 (signals.py), so a price edited here reaches the gateway and the API within a second."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db import models
 
 from marketplace.loader import api_key_env_error
-from marketplace.models import Author, Endpoint, Model, Provider
+from marketplace.models import Author, Endpoint, Model, Provider, ProviderSighting
 
 
 @admin.register(Author)
@@ -111,3 +113,18 @@ class EndpointAdmin(admin.ModelAdmin):
     list_select_related = ["model", "provider"]
     autocomplete_fields = ["model", "provider"]
     list_editable = ["status"]
+
+
+@admin.register(ProviderSighting)
+class ProviderSightingAdmin(admin.ModelAdmin):
+    """Finish reasons and error types a provider returned for the first time."""
+
+    list_display = ["first_seen", "provider_slug", "kind", "value", "example_model",
+                    "acknowledged"]
+    list_filter = ["acknowledged", "kind", "provider_slug"]
+    search_fields = ["provider_slug", "value", "example_model"]
+    list_editable = ["acknowledged"]
+    readonly_fields = ["provider_slug", "kind", "value", "example_model", "first_seen"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False

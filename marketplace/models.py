@@ -182,3 +182,29 @@ class Endpoint(FromCatalogFile):
     @property
     def blended_price(self) -> Decimal:
         return self.price_prompt + self.price_completion
+
+
+class ProviderSighting(models.Model):
+    """A finish reason or error type a provider returned for the first time (reported by the
+    gateway, see marketplace/sightings.py). Operators are alerted once per row."""
+
+    class Kind(models.TextChoices):
+        FINISH_REASON = "finish_reason", "finish reason"
+        ERROR = "error", "error"
+
+    provider_slug = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=100)
+    example_model = models.CharField(max_length=200, blank=True)
+    first_seen = models.DateTimeField()
+    acknowledged = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-first_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_slug", "kind", "value"],
+                                    name="provider_sighting_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_slug}: {self.kind} {self.value}"
