@@ -5,7 +5,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import keys
+from gateway import byok, keys
+from gateway.byok import ProviderKey
 from gateway.errors import GatewayError
 from gateway.redis_client import Redis
 
@@ -27,6 +28,9 @@ class Caller:
     limit: int | None  # nano-dollars
     limit_reset: str  # daily, weekly, monthly or ""
     account: Account
+    # The account's own provider keys (decrypted) and its BYOK list-price usage this month.
+    byok: tuple[ProviderKey, ...] = ()
+    byok_month_nanos: int = 0
 
 
 def _csv(raw: bytes | None) -> frozenset[str]:
@@ -71,6 +75,11 @@ class Authenticator:
         key_hash = hashlib.sha256(token.encode()).hexdigest()
         record: dict[bytes, Any] = await redis.hgetall(keys.key(key_hash))
         if not record:
+            if not await redis.execute("EXISTS", keys.READY):
+                # Redis lost its data (or is being restored): this may be a good key whose
+                # record is not back yet. Say "retry", not "no such key".
+                return GatewayError(503, "Key records are being restored; retry shortly.",
+                                    {"error_type": "state_unavailable"}, retry_after=1)
             return _unauthorized("User not found.")
         if record.get(b"disabled") == b"1":
             return _unauthorized("This API key is disabled.")
@@ -98,10 +107,14 @@ class Authenticator:
             allow=_csv(raw.get(b"allow")),
             ignore=_csv(raw.get(b"ignore")),
         )
+        own_keys = byok.parse(await redis.execute("GET", byok.keys_key(user_id)))
+        used = await redis.hget(byok.usage_key(user_id), byok.month_field()) if own_keys else None
         return Caller(
             key_hash=key_hash,
             key_id=_int(record.get(b"key_id")),
             limit=_int(record.get(b"limit")),
             limit_reset=(record.get(b"limit_reset") or b"").decode(),
             account=account,
+            byok=own_keys,
+            byok_month_nanos=int(used or 0),
         )

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from gateway import reasoning
+from gateway import byok, reasoning
 from gateway import request as request_mod
 from gateway import routing
 from gateway.attribution import Attribution
@@ -78,6 +78,8 @@ class Generation:
     cancellable: bool = False
     # What the one settle will charge: set once the generation's usage is known.
     charge_nanos: int = 0
+    # BYOK: the provider's list price of this generation, counted toward the free allowance.
+    byok_listed_nanos: int = 0
     usage_event: bytes | None = None
     settled: bool = False
     # The first 402 met while looking for an endpoint the caller can afford.
@@ -167,8 +169,9 @@ class Completions:
     async def _reserve(self, gen: Generation, endpoint: Endpoint) -> bool:
         """Hold this endpoint's maximum cost; False (skip it) if a fallback can't afford it."""
         budget = max_tokens_for(gen.req, endpoint)
-        target = max_cost_nanos(endpoint, gen.req.prompt_tokens, budget, gen.req.images)
-        prices = endpoint.pricing.for_prompt(gen.req.prompt_tokens)
+        bound = gen.req.prompt_bound or gen.req.prompt_tokens
+        target = max_cost_nanos(endpoint, bound, budget, gen.req.images)
+        prices = endpoint.pricing.for_prompt(bound)
         try:
             await self.meter.reserve(
                 gen.hold, target, gen.caller.limit, gen.caller.limit_reset,
@@ -191,6 +194,9 @@ class Completions:
         # Shielded: a cancelled request (client gone, shutdown) still completes its settle.
         await asyncio.shield(
             self.meter.settle(gen.hold, gen.charge_nanos, gen.id, gen.usage_event))
+        if gen.byok_listed_nanos:
+            await byok.count_usage(
+                self.meter.redis, gen.caller.account.user_id, gen.byok_listed_nanos)
 
     async def release(self, gen: Generation) -> None:
         await self.settle(gen)
@@ -198,7 +204,8 @@ class Completions:
     def attempted(self, gen: Generation, endpoint: Endpoint, status: int, began: float) -> None:
         """Record one attempt's outcome on the generation and in the live statistics."""
         gen.record(endpoint, status, began)
-        if status != 200 and self.stats is not None:
+        # A user's own key failing says nothing about the shared endpoint's health.
+        if status != 200 and self.stats is not None and endpoint.byok is None:
             self.stats.record(endpoint.id, failure_kind(status),
                               latency_ms=gen.attempts[-1]["latency_ms"])
             self.stats.sightings.note(endpoint.provider, "error", f"http {status}",
@@ -215,6 +222,8 @@ class Completions:
         body = gen.req.body
         tier = body.get("service_tier") if isinstance(body.get("service_tier"), str) else None
         gen.cached_tokens = usage.cached_tokens
+        if charged.upstream is not None:
+            gen.byok_listed_nanos = int(charged.upstream.scaleb(9))
         if self.stats is not None:
             self.stats.settled(gen.endpoint.id, gen.attempts, latency, usage.completion_tokens,
                                generation_ms if streamed else None, failed=finish == "error",
@@ -279,7 +288,8 @@ class Completions:
         model, until one answers. Every attempt is recorded on the generation."""
         last: UpstreamError | None = None
         for model, variant, endpoints in plan:
-            for endpoint in endpoints:
+            own = byok.expand(endpoints, gen.caller.byok, model.id, gen.caller.key_hash)
+            for endpoint in own:
                 if not await self._reserve(gen, endpoint):
                     continue
                 began = time.perf_counter()
@@ -296,6 +306,13 @@ class Completions:
                     gen.model, gen.variant, gen.endpoint = model, variant, endpoint
                     return result
                 self.attempted(gen, endpoint, last.status, began)
+                if endpoint.byok is not None:
+                    # The account's own key failed: report a refused key, then move on to
+                    # the shared capacity whatever the error was.
+                    if byok.rejected(last.status):
+                        await byok.report_rejected(
+                            self.meter.redis, gen.caller.account.user_id, endpoint.byok)
+                    continue
                 if not last.retryable:
                     raise final_error(last, gen)
         if last is None and gen.refusal is not None:
@@ -340,7 +357,8 @@ class Completions:
             text = (message.get("content") or "") if isinstance(message.get("content"), str) \
                 else ""
             usage = Usage(gen.req.prompt_tokens, estimate_tokens(text))
-        charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging)
+        charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
+                       byok_used_nanos=gen.caller.byok_month_nanos)
         finish = result.finish_reason
         choice: dict[str, Any]
         if gen.req.legacy:
@@ -546,7 +564,8 @@ class Completions:
             prompt = state.prompt_tokens or (usage.prompt_tokens if usage else 0)
             usage = Usage(prompt or gen.req.prompt_tokens, produced)
         return usage, cost(
-            gen.endpoint, usage, prompt_logging=gen.caller.account.prompt_logging
+            gen.endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
+            byok_used_nanos=gen.caller.byok_month_nanos,
         )
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from gateway import byok
 from gateway.catalog import Endpoint
 
 NANO = Decimal("0.000000001")
@@ -24,6 +25,12 @@ class Cost:
     total: Decimal  # rounded to the nano-dollar: what is charged
     prompt: Decimal
     completion: Decimal
+    # BYOK only: the provider's charge at list price, billed to the account by the provider.
+    upstream: Decimal | None = None
+
+    @property
+    def is_byok(self) -> bool:
+        return self.upstream is not None
 
     @property
     def nanos(self) -> int:
@@ -38,13 +45,16 @@ def to_nanos(amount: Decimal) -> int:
 PROMPT_LOGGING_SHARE = Decimal("0.99")
 
 
-def cost(endpoint: Endpoint, usage: Usage, *, prompt_logging: bool = False) -> Cost:
+def cost(
+    endpoint: Endpoint, usage: Usage, *, prompt_logging: bool = False, byok_used_nanos: int = 0
+) -> Cost:
     """prompt·p + completion·c + request + images·image + cache reads/writes, with overrides.
 
     Cached prompt tokens are billed at the cache-read price when the endpoint has one, and
     reasoning tokens are part of the completion tokens (priced as completion). With
     `prompt_logging` the charge is 1% less; `prompt` and `completion` stay the provider's
-    prices (the upstream cost).
+    prices (the upstream cost). Called with the account's own key (BYOK), the charge is the
+    BYOK fee on that list price, given the month's BYOK usage so far (`byok_used_nanos`).
     """
     prices = endpoint.pricing.for_prompt(usage.prompt_tokens)
     cached = min(usage.cached_tokens, usage.prompt_tokens) if prices.input_cache_read else 0
@@ -57,23 +67,30 @@ def cost(endpoint: Endpoint, usage: Usage, *, prompt_logging: bool = False) -> C
     )
     completion = usage.completion_tokens * prices.completion
     listed = prompt + completion + prices.request
+    upstream = None
+    if endpoint.byok is not None:
+        upstream = listed.quantize(NANO, rounding=ROUND_HALF_EVEN)
+        listed = byok.fee(listed, byok_used_nanos)
     if prompt_logging:
         listed *= PROMPT_LOGGING_SHARE
     total = listed.quantize(NANO, rounding=ROUND_HALF_EVEN)
-    return Cost(total, prompt, completion)
+    return Cost(total, prompt, completion, upstream)
 
 
 def max_cost_nanos(endpoint: Endpoint, prompt_tokens: int, max_tokens: int, images: int) -> int:
     """The most this request can cost on this endpoint: what the reservation holds.
 
-    Rounded up, so the reservation never falls short of the charge by a rounding unit.
+    Rounded up, so the reservation never falls short of the charge by a rounding unit; every
+    prompt token priced as the dearer of a plain and a cache-writing one.
     """
     prices = endpoint.pricing.for_prompt(prompt_tokens)
     amount = (
-        prompt_tokens * prices.prompt
+        prompt_tokens * max(prices.prompt, prices.input_cache_write)
         + max_tokens * prices.completion
         + images * prices.image
         + prices.request
     )
+    if endpoint.byok is not None:
+        amount *= byok.fee_share()  # the provider bills the user; we hold only our fee
     nanos = amount / NANO
     return int(nanos) + (1 if nanos != int(nanos) else 0)

@@ -16,6 +16,8 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 # and an image counted as a large tile (providers charge 85 to ~1,600 tokens per image).
 CHARS_PER_TOKEN = 3
 IMAGE_TOKENS = 1024
+# Tokens a provider may add around the whole prompt (a system preamble, the reply's header).
+PROMPT_MARGIN = 16
 NUMBERS = ("temperature", "top_p", "top_k", "min_p", "top_a", "frequency_penalty",
            "presence_penalty", "repetition_penalty")
 INTEGERS = ("seed", "top_logprobs")
@@ -27,9 +29,12 @@ class ChatRequest:
     models: list[str]
     stream: bool
     max_tokens: int | None
-    prompt_tokens: int
+    prompt_tokens: int  # an estimate, for reporting when the upstream reports no usage
     images: int
     provider: dict[str, Any] = field(default_factory=dict)
+    # The most prompt tokens any endpoint can count for this request (bytes of the text, tools
+    # and schema, a margin per message, a generous count per image): what the hold prices.
+    prompt_bound: int = 0
     legacy: bool = False
 
 
@@ -42,11 +47,14 @@ def _is_number(value: Any) -> bool:
 
 
 def _measure_content(content: Any, where: str) -> tuple[int, int]:
-    """(characters, images) of a message content; raises 400 on a wrong shape."""
+    """(UTF-8 bytes of text, images) of a message content; raises 400 on a wrong shape.
+
+    Bytes, not characters: no tokenizer makes more tokens of a text than it has bytes, so they
+    bound the prompt from above (see ChatRequest.prompt_bound)."""
     if content is None:
         return 0, 0
     if isinstance(content, str):
-        return len(content), 0
+        return len(content.encode()), 0
     if not isinstance(content, list):
         raise bad_request(f"{where}.content must be a string or an array of content parts")
     chars = images = 0
@@ -57,7 +65,7 @@ def _measure_content(content: Any, where: str) -> tuple[int, int]:
         if kind == "text":
             if not isinstance(part.get("text"), str):
                 raise bad_request(f"{where}.content[{j}].text must be a string")
-            chars += len(part["text"])
+            chars += len(part["text"].encode())
         elif kind == "image_url":
             image = part.get("image_url")
             url = image.get("url") if isinstance(image, dict) else image
@@ -175,6 +183,8 @@ def parse(raw: bytes, *, legacy: bool = False) -> ChatRequest:
         max_tokens=max_tokens,
         prompt_tokens=chars // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS,
         images=images,
+        prompt_bound=chars + images * IMAGE_TOKENS + PROMPT_MARGIN
+        + (len(orjson.dumps(response_format)) if response_format else 0),
         provider=provider or {},
         legacy=legacy,
     )

@@ -20,7 +20,7 @@ def test_concurrent_requests_cannot_overspend(world: World):
     snapshot = Snapshot.parse(1, world.redis.hget(gw_keys.CATALOG, "data"))
     endpoint = snapshot.models[OPENAI_MODEL].endpoints[0]
     req = parse(httpx.Request("POST", "/", json=BODY).content)
-    hold = max_cost_nanos(endpoint, req.prompt_tokens, 2000, 0)
+    hold = max_cost_nanos(endpoint, req.prompt_bound, 2000, 0)
     affordable = 4
     publish_account(world.redis, user_id=5, credits_usd=(affordable * hold + hold // 2) / 1e9)
     key = publish_key(world.redis, user_id=5)
