@@ -8,7 +8,9 @@ hash tag of the account's shard, `{s<user id % SHARDS>}`, so a Redis Cluster can
 SHARDS = 16
 
 CATALOG = "gw:catalog"
-CATALOG_SEQ = "gw:catalog:seq"
+# Hash-tagged with the catalog's own name: the publishing script touches both, so on a Redis
+# Cluster they must share its slot.
+CATALOG_SEQ = "gw:{gw:catalog}:seq"
 KEY_PREFIX = "gw:key:"
 # Set by a full publish_state: until then the gateway answers 503 for an unknown key, because
 # an empty Redis (lost, or restored from an old snapshot) is not "no such key".
@@ -67,3 +69,7 @@ def free_day(user_id: int | str, day: str) -> str:
 
 # The gateway's first sightings of provider finish reasons and errors (marketplace/sightings.py).
 SIGHTINGS = "gw:sightings"
+
+# Quality probes (marketplace/probes.py): endpoint id -> last result, and the ids failing them.
+PROBES = "gw:probes"
+PROBES_FAILING = "gw:probes:failing"

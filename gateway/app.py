@@ -30,6 +30,7 @@ from gateway.moa import Mixtures
 from gateway.presets import Presets
 from gateway.ratelimit import FreeLimits
 from gateway.redis_client import Redis, RedisUnavailable
+from gateway.redis_cluster import connect
 from gateway.spool import Spool, replay_forever
 from gateway.stats import Stats, View
 from gateway.sticky import Stickiness
@@ -99,7 +100,8 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.redis = Redis.from_url(self.settings.redis_url, self.settings.redis_timeout)
+                self.redis = connect(self.settings.redis_url, self.settings.redis_timeout,
+                                     self.settings.redis_cluster)
                 # Settles that cannot reach Redis wait on disk and are replayed once it is back.
                 spool = Spool(self.settings.spool_dir)
                 meter = Meter(self.redis, self.settings.hold_lifetime, spool)

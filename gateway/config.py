@@ -31,6 +31,8 @@ class Settings:
     hold_lifetime: float = 3600.0
     # Deadline of every Redis call (connect and reply): past it the request answers 503.
     redis_timeout: float = 1.0
+    # REDIS_URL names a node of a Redis Cluster (gateway/redis_cluster.py).
+    redis_cluster: bool = field(default_factory=lambda: os.environ.get("REDIS_CLUSTER") == "1")
     # Where settles that could not reach Redis wait to be replayed (gateway/spool.py).
     spool_dir: str = field(
         default_factory=lambda: os.environ.get("GATEWAY_SPOOL_DIR") or ".var/spool")

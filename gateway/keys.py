@@ -11,7 +11,9 @@ consumer walk a fixed, small set of keys.
 SHARDS = 16
 
 CATALOG = "gw:catalog"
-CATALOG_SEQ = "gw:catalog:seq"
+# Hash-tagged with the catalog's own name: the publishing script touches both, so on a Redis
+# Cluster they must share its slot.
+CATALOG_SEQ = "gw:{gw:catalog}:seq"
 # Set by a full publish of the Django side's state: without it, a missing key record may mean
 # "Redis lost its data" rather than "no such key".
 READY = "gw:ready"
@@ -79,3 +81,8 @@ def sticky(user_id: int | str, conversation: str) -> str:
 # First sightings of a provider's finish reasons and error types (gateway/sightings.py), hash
 # field `<provider>|<kind>|<value>`; read by marketplace/sightings.py.
 SIGHTINGS = "gw:sightings"
+
+# Quality probes (marketplace/probes.py): endpoint id -> last result (JSON), and the set of
+# endpoint ids failing them, which the router reads with its live statistics.
+PROBES = "gw:probes"
+PROBES_FAILING = "gw:probes:failing"

@@ -95,7 +95,35 @@ def ssl_context(query: dict[str, list[str]]) -> ssl.SSLContext:
     return context
 
 
-class Redis:
+class Commands:
+    """The commands the gateway uses, over `execute` (one server, or a cluster)."""
+
+    async def execute(self, *args: Arg) -> Any:
+        raise NotImplementedError
+
+    async def ping(self) -> bool:
+        return await self.execute("PING") == b"PONG"
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        result: bytes | None = await self.execute("HGET", key, field)
+        return result
+
+    async def hmget(self, key: str, fields: list[str]) -> list[bytes | None]:
+        result: list[bytes | None] = await self.execute("HMGET", key, *fields)
+        return result
+
+    async def hgetall(self, key: str) -> dict[bytes, bytes]:
+        flat = await self.execute("HGETALL", key)
+        return dict(zip(flat[::2], flat[1::2], strict=True))
+
+    def register_script(self, source: str) -> "Script":
+        return Script(self, source)
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+
+class Redis(Commands):
     def __init__(self, host: str, port: int, db: int = 0, password: str | None = None,
                  username: str | None = None, *, timeout: float = 1.0,
                  tls: ssl.SSLContext | None = None) -> None:
@@ -181,24 +209,6 @@ class Redis:
             protocol = await self._connect()
         return await self._send(protocol, args)
 
-    async def ping(self) -> bool:
-        return await self.execute("PING") == b"PONG"
-
-    async def hget(self, key: str, field: str) -> bytes | None:
-        result: bytes | None = await self.execute("HGET", key, field)
-        return result
-
-    async def hmget(self, key: str, fields: list[str]) -> list[bytes | None]:
-        result: list[bytes | None] = await self.execute("HMGET", key, *fields)
-        return result
-
-    async def hgetall(self, key: str) -> dict[bytes, bytes]:
-        flat = await self.execute("HGETALL", key)
-        return dict(zip(flat[::2], flat[1::2], strict=True))
-
-    def register_script(self, source: str) -> "Script":
-        return Script(self, source)
-
     async def aclose(self) -> None:
         protocol, self._protocol = self._protocol, None
         if protocol is not None:
@@ -208,7 +218,7 @@ class Redis:
 class Script:
     """EVALSHA, falling back to EVAL once when the server does not know the script yet."""
 
-    def __init__(self, client: Any, source: str) -> None:
+    def __init__(self, client: Commands, source: str) -> None:
         self.client = client
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)

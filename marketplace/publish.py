@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 CATALOG_KEY = gateway_state.CATALOG
 SEQ_KEY = gateway_state.CATALOG_SEQ
 # Changes on every publish; the web side's in-process caches compare against it.
-STAMP_KEY = "web:catalog:stamp"
+# In the catalog's slot (gateway_state.CATALOG_SEQ): the publish script writes all three.
+STAMP_KEY = "web:{gw:catalog}:stamp"
 LOCK_KEY = "web:catalog:publish-lock"
 
 # INCR the sequence and write version + data with one HSET, atomically. The snapshot's own

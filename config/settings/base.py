@@ -79,6 +79,9 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:63790/0")
+# REDIS_URL names a node of a Redis Cluster that holds the gateway's state (docs/scaling.md);
+# the cache and the Celery broker then need a plain Redis of their own (CACHE_URL, broker URL).
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

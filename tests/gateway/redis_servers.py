@@ -1,8 +1,10 @@
 """Throwaway redis-server processes for tests that stop, freeze or cluster Redis."""
 
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -13,6 +15,23 @@ from dataclasses import dataclass
 import redis
 
 from tests.servers import free_port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too and below 65536."""
+    while True:
+        port = random.randint(20000, 55000)
+        if _bindable(port) and _bindable(port + 10000):
+            return port
 
 
 @dataclass
@@ -51,7 +70,7 @@ def _wait_until_up(port: int, password: str | None) -> None:
 @contextmanager
 def redis_server(*args: str, password: str | None = None) -> Iterator[RedisServer]:
     """A private redis-server on a free loopback port, without persistence."""
-    port = free_port()
+    port = free_cluster_port() if "--cluster-enabled" in args else free_port()
     workdir = tempfile.mkdtemp(prefix="redis-test-")
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", workdir, *args]
