@@ -24,4 +24,6 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "rankings-refresh": {"task": "rankings.refresh", "schedule": 300.0},
     # Finish reasons and errors a provider returned for the first time (marketplace/sightings.py).
     "collect-sightings": {"task": "marketplace.collect_sightings", "schedule": 60.0},
+    # Quality probes of every endpoint; failing ones leave the routing lane (marketplace/probes.py).
+    "quality-probes": {"task": "marketplace.run_probes", "schedule": 600.0},
 }

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.keys import PROBES_FAILING
 from gateway.redis_client import Redis
 from gateway.sightings import Sightings
 
@@ -158,10 +159,15 @@ class View(dict[int, Live]):
     def __missing__(self, key: int) -> Live:
         return NO_DATA
 
+    # Endpoints failing the quality probes (marketplace/probes.py): routed like failing ones.
+    screened: frozenset[int] = frozenset()
+
     @functools.cached_property
     def failing(self) -> frozenset[int]:
-        """Ids of the recently failing endpoints (a view is never changed once published)."""
-        return frozenset(endpoint_id for endpoint_id, live in self.items() if live.failing)
+        """Ids of the recently failing endpoints and of those failing quality probes (a view is
+        never changed once published)."""
+        return frozenset(endpoint_id for endpoint_id, live in self.items()
+                         if live.failing) | self.screened
 
 
 class Stats:
@@ -277,6 +283,7 @@ class Stats:
         if not failing:
             return self.view
         view = View(self.view)
+        view.screened = self.view.screened
         for endpoint_id in failing:
             view[endpoint_id] = _failing(view[endpoint_id])
         return view
@@ -353,6 +360,7 @@ async def read_view(redis: Redis, now: float) -> View:
     ids = [int(i) for i in await redis.execute(
         "ZRANGEBYSCORE", ACTIVE, int(now) - 300, "+inf")]
     view = View()
+    view.screened = frozenset(int(i) for i in await redis.execute("SMEMBERS", PROBES_FAILING))
     if not ids:
         return view
     minute = int(now // 60)

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from marketplace import stats
+from marketplace import probes, stats
 from marketplace.browse import SORTS, FilterError, Filters, parse_filters, select
 from marketplace.catalog import Catalog, EndpointEntry, ModelEntry, get_catalog
 
@@ -133,10 +133,12 @@ def provider_page(request: HttpRequest, slug: str) -> HttpResponse:
         if endpoint.provider_slug == slug
     ]
     live = stats.endpoint_stats(e.pk for _, e in offers)
+    quality = probes.results([e.pk for _, e in offers])
     context = {
         "provider": provider,
-        "offers": [(m, e, live[e.pk]) for m, e in offers],
+        "offers": [(m, e, live[e.pk], quality.get(e.pk)) for m, e in offers],
         "status": stats.provider_status(live.values()),
+        "screened_out": sum(1 for q in quality.values() if not q["ok"]),
     }
     return render(request, "marketplace/provider.html", context)
 

@@ -234,6 +234,8 @@ class Simulator:
             model=parsed.model,
             length=(knobs.completion_tokens[0], knobs.completion_tokens[-1]),
             text_before_tool=fmt.text_before_tool,
+            degraded=bool(knobs.degraded_rate)
+            and self.store.dice(req.provider).random() < knobs.degraded_rate,
         )
         caching = parsed.options.get("cache")
         if isinstance(caching, CacheRequest):

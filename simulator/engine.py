@@ -28,6 +28,8 @@ MESSAGE_TOKENS = 3
 # A prompt may ask for an exact answer length, e.g. "[sim:tokens=500]"; handy for tests
 # that need a long stream without touching the provider's knobs.
 DIRECTIVE_RE = re.compile(r"\[sim:tokens=(\d{1,6})\]")
+# A question with a known answer, as quality probes ask it: the simulator does the sum.
+SUM_RE = re.compile(r"What is (\d{1,9}) \+ (\d{1,9})\?")
 
 Finish = Literal["stop", "length", "tool_calls", "stop_sequence"]
 ToolChoice = Literal["auto", "none", "required", "tool"]
@@ -200,7 +202,10 @@ def plan(
     model: str,
     length: tuple[int, int],
     text_before_tool: bool = False,
+    degraded: bool = False,
 ) -> Plan:
+    """`degraded` (the provider's `degraded_rate` dice): wrong sums, JSON cut short, tool-call
+    arguments that are not JSON."""
     rng = random.Random(seed_from(provider, model, conv.fingerprint()))
     segments: list[Segment] = []
     last_text = " ".join(conv.messages[-1].texts) if conv.messages else ""
@@ -220,10 +225,11 @@ def plan(
             args = schema_gen.generate(tool.parameters, rng)
             if not isinstance(args, dict):
                 args = {}
+            encoded = orjson.dumps(args).decode()
             segments.append(
                 Segment(
                     "tool",
-                    split_tokens(orjson.dumps(args).decode()),
+                    split_tokens(encoded[:-1] + ",}" if degraded else encoded),
                     name=tool.name,
                     call_id=_uid(rng),
                 )
@@ -236,7 +242,12 @@ def plan(
             "required": ["answer"],
         }
         value = schema_gen.generate(target, rng)
-        segments.append(Segment("text", split_tokens(orjson.dumps(value).decode())))
+        encoded = orjson.dumps(value).decode()
+        segments.append(Segment("text", split_tokens(encoded[:-1] if degraded else encoded)))
+        natural = "stop"
+    elif (question := SUM_RE.search(last_text)) is not None:
+        total = int(question.group(1)) + int(question.group(2)) + (1 if degraded else 0)
+        segments.append(Segment("text", [str(total)]))
         natural = "stop"
     else:
         segments.append(Segment("text", generate_pieces(rng, n_text)))

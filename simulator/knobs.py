@@ -48,6 +48,9 @@ class Knobs:
     fail_after_tokens: int | None = None
     # ... or, with this probability, at a random point.
     midstream_failure_rate: float = 0.0
+    # Probability that an answer is degraded (quality screening): a known-answer question is
+    # answered wrong, JSON output is cut short, tool-call arguments are malformed JSON.
+    degraded_rate: float = 0.0
     # Seeds the fault dice (not the text: that is seeded by the request itself).
     seed: int = 0
     # When set, requests must carry this key the way the real API expects it.
@@ -95,7 +98,7 @@ def _coerce(name: str, value: Any) -> Any:
         if nums[0] < 0 or nums[1] < nums[0]:
             raise bad("0 <= min <= max")
         return [int(n) for n in nums] if name == "completion_tokens" else nums
-    if name in {"error_rate", "rate_limit_rate", "midstream_failure_rate"}:
+    if name in {"error_rate", "rate_limit_rate", "midstream_failure_rate", "degraded_rate"}:
         rate = number(value)
         if not 0 <= rate <= 1:
             raise bad("a probability between 0 and 1")

@@ -92,3 +92,21 @@ def test_provider_page_shows_its_status(traffic: str, page: Any, tmp_path: Path)
     page.screenshot(path=str(tmp_path / "provider.png"), full_page=True)
     page.goto(f"{traffic}/providers/cerebras")
     assert "No recent traffic" in page.locator("#provider-status").inner_text()
+
+
+@pytest.mark.browser
+def test_provider_page_shows_endpoints_pulled_by_quality_probes(traffic: str, sim: str,
+                                                                 page: Any, tmp_path: Path):
+    from marketplace import probes
+    from marketplace.models import Endpoint
+
+    set_knobs(sim, "deepinfra", degraded_rate=1.0)
+    ids = set(Endpoint.objects.filter(provider__slug="deepinfra").values_list("pk", flat=True))
+    results = probes.run_all(ids)
+    assert results and not any(r["ok"] for r in results.values())
+    page.goto(f"{traffic}/providers/deepinfra")
+    assert "out of routing" in page.locator("#provider-status").inner_text()
+    assert page.locator(".quality .badge-bad").count() == len(ids)
+    assert "wrong answer, JSON, tool call" in page.locator(".quality").first.inner_text()
+    page.screenshot(path=str(tmp_path / "provider-probes.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "provider-probes-top.png"))
