@@ -23,7 +23,7 @@ def test_key_reports_real_free_model_counts(transactional_db: None, redis_client
     out = io.StringIO()
     call_command("create_api_key", email="ada@example.com", credits="1", stdout=out)
     key = out.getvalue().strip()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
 
     before = Client().get("/api/v1/key", **auth).json()["data"]
     assert before["free_model_daily_requests"] == {"limit": 50, "remaining": 50, "used": 0}
