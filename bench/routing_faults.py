@@ -189,7 +189,7 @@ def main() -> None:
         port = free_port()
         client = redis.Redis.from_url(redis_url)
         publish(client, sim)
-        gateway = start_gateway(redis_url, port)
+        gateway = start_gateway(redis_url, port, Path(tmp))
         url = f"http://127.0.0.1:{port}/api/v1/chat/completions"
         headers = {"authorization": f"Bearer {KEY}"}
         try:
@@ -245,6 +245,11 @@ def main() -> None:
                 "never" if back_after is None else f"after {back_after:.1f} s", "yes",
                 back_after is not None)
 
+            before, after = turns_slow(url, headers, sim, client)
+            row(":nitro share of an endpoint that turns slow, before", f"{before:.1%}", "", None)
+            row("  ... in the minute after it turned slow (last 20 s)", f"{after:.1%}",
+                "mostly gone", after <= 0.2)
+
             per_request, endpoints = asyncio.run(overhead_us(redis_url))
             load = os.getloadavg()[0]
             row(f"routing + stats per request ({endpoints} endpoints)",
@@ -261,6 +266,47 @@ def main() -> None:
 def recent(sim: str, provider: str) -> list[dict[str, Any]]:
     from simulator.testing import recent_requests
     return recent_requests(sim, provider)
+
+
+def turns_slow(url: str, headers: dict[str, str], sim: str, client: redis.Redis
+               ) -> tuple[float, float]:
+    """`:nitro` traffic between two healthy endpoints; the faster one turns slow after 20 s.
+    Its share of the traffic over the 20 s before, and over seconds 40-60 after."""
+    reset(sim)
+    set_knobs(sim, "downco", down_until=time.time() + 10**6)
+    set_knobs(sim, "gamma", down_until=time.time() + 10**6)
+    set_knobs(sim, "alpha", tokens_per_second=2000, completion_tokens=[24, 24])
+    set_knobs(sim, "beta", tokens_per_second=500, completion_tokens=[24, 24])
+    client.delete(gw_keys.usage_stream(gw_keys.shard_of(USER)))
+    start = time.time()
+    slow_at = start + 20
+
+    async def drive() -> None:
+        async with aiohttp.ClientSession() as session:
+            async def one() -> None:
+                try:
+                    async with session.post(url, json=body(model=MODEL + ":nitro"),
+                                            headers=headers) as resp:
+                        await resp.read()
+                except aiohttp.ClientError:
+                    pass
+            slowed = False
+            while time.time() < slow_at + 60:
+                if not slowed and time.time() >= slow_at:
+                    set_knobs(sim, "alpha", tokens_per_second=40)
+                    slowed = True
+                await asyncio.gather(*(one() for _ in range(4)))
+
+    asyncio.run(drive())
+    before, after = [0, 0], [0, 0]
+    for event in events(client):
+        at, served = event["created_at"], event["provider"]
+        window = before if start + 5 <= at < slow_at else (
+            after if slow_at + 40 <= at else None)
+        if window is not None:
+            window[0] += served == "alpha"
+            window[1] += 1
+    return before[0] / max(before[1], 1), after[0] / max(after[1], 1)
 
 
 def outage(url: str, headers: dict[str, str], sim: str, client: redis.Redis,

@@ -10,7 +10,7 @@ Keys (docs/gateway-state.md, "Live endpoint statistics"; names in `gateway.keys`
 helpers below):
 - `gw:epstats:{<id>}:m:<unix minute>` hash, 2 h: `n`, `fail`, `e:<kind>`, and histograms
   `t:<bin>` (time to first token), `l:<bin>` (latency), `p:<bin>` (throughput).
-- `gw:epstats:{<id>}:s:<unix second // 10>` hash, 2 min: `n`, `fail` (the 30-second health).
+- `gw:epstats:{<id>}:s:<unix second // 10>` hash, 2 min: `n`, `fail`, `t:`, `p:` (the last 30 seconds: health and recent figures).
 - `gw:epstats:{<id>}:d:<unix day>` hash, 32 days: `<hour>:n`, `<hour>:fail`, `<hour>:ttft`
   (sum of ms), `<hour>:ttft_n`: per-hour uptime and mean latency for pages and charts.
 - `gw:epstats:active` sorted set: endpoint id scored by the last time it was recorded.
@@ -322,12 +322,14 @@ def aggregate(observed: list[Observation]) -> dict[tuple[str, str], int]:
             if kind in PROVIDER_FAILURES:
                 updates += [(minute, "fail"), (slot, "fail"), (day, hour + ":fail")]
         if ttft_ms is not None:
-            updates += [(minute, f"t:{to_bin(ttft_ms)}"), (day, hour + ":ttft_n")]
+            ttft_bin = f"t:{to_bin(ttft_ms)}"
+            updates += [(minute, ttft_bin), (slot, ttft_bin), (day, hour + ":ttft_n")]
             fields[(day, hour + ":ttft")] = get((day, hour + ":ttft"), 0) + round(ttft_ms)
         if latency_ms is not None:
             updates.append((minute, f"l:{to_bin(latency_ms)}"))
         if tps is not None:
-            updates.append((minute, f"p:{to_bin(tps, TPS_SCALE)}"))
+            tps_bin = f"p:{to_bin(tps, TPS_SCALE)}"
+            updates += [(minute, tps_bin), (slot, tps_bin)]
         for update in updates:
             fields[update] = get(update, 0) + 1
     return fields
@@ -378,10 +380,12 @@ async def read_view(redis: Redis, now: float) -> View:
         minutes, health = rows[:6], rows[6:]
         ttft = percentiles(_hist(minutes, b"t:"))
         tps = percentiles(_hist(minutes, b"p:"), TPS_SCALE, descending=True)
-        # The last minute or two as well, so an endpoint that turns slow loses its rank within
-        # a minute instead of once it dominates the whole five minutes.
-        ttft = _worse(ttft, percentiles(_hist(minutes[:2], b"t:")), higher_is_better=False)
-        tps = _worse(tps, percentiles(_hist(minutes[:2], b"p:"), TPS_SCALE, descending=True),
+        # The last 30 seconds as well (else the last two minutes), so an endpoint that turns
+        # slow loses its rank within a minute: by request count, its fast past would otherwise
+        # outweigh its slow present for minutes, a fast endpoint serving more requests a second.
+        recent = health if any(r.get(b"n") for r in health) else minutes[:2]
+        ttft = _worse(ttft, percentiles(_hist(recent, b"t:")), higher_is_better=False)
+        tps = _worse(tps, percentiles(_hist(recent, b"p:"), TPS_SCALE, descending=True),
                      higher_is_better=True)
         count = sum(int(r.get(b"n", 0)) for r in health)
         fails = sum(int(r.get(b"fail", 0)) for r in health)

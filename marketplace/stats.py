@@ -40,6 +40,9 @@ class EndpointStats:
 
     def as_api(self) -> dict[str, Any]:
         return {
+            # The reference's status: 0 when fine, negative when degraded (-1) or mostly
+            # failing (-2) over the last five minutes.
+            "status": _status(self.uptime_last_5m),
             "latency_last_30m": self.latency_last_30m,
             "throughput_last_30m": self.throughput_last_30m,
             "uptime_last_5m": self.uptime_last_5m,
@@ -49,6 +52,12 @@ class EndpointStats:
 
 
 NO_STATS = EndpointStats()
+
+
+def _status(uptime_5m: float | None) -> int:
+    if uptime_5m is None or uptime_5m >= 95:
+        return 0
+    return -1 if uptime_5m >= 50 else -2
 
 
 def _rows(raw: list[dict[bytes, bytes]]) -> list[dict[str, int]]:

@@ -21,8 +21,9 @@ def test_a_dead_endpoint_is_avoided_after_a_few_failures(world: World):
 
 
 def test_nitro_and_sort_follow_live_throughput(world: World):
-    set_knobs(world.sim, "together", tokens_per_second=40, completion_tokens=[12, 12])
-    set_knobs(world.sim, "deepinfra", tokens_per_second=4000, completion_tokens=[12, 12])
+    # deepinfra is the cheaper one, so only live figures can put together first.
+    set_knobs(world.sim, "deepinfra", tokens_per_second=40, completion_tokens=[12, 12])
+    set_knobs(world.sim, "together", tokens_per_second=4000, completion_tokens=[12, 12])
     client = world.client()
     for provider in ("together", "deepinfra") * 3:
         client.chat.completions.create(model=LLAMA, messages=HELLO, stream=False,
@@ -32,8 +33,12 @@ def test_nitro_and_sort_follow_live_throughput(world: World):
     time.sleep(0.3)
     served = {client.chat.completions.create(model=LLAMA + ":nitro", messages=HELLO).provider
               for _ in range(5)}
-    assert served == {"Deepinfra"}
+    assert served == {"Together"}
     served = {client.chat.completions.create(
         model=LLAMA, messages=HELLO,
-        extra_body={"provider": {"sort": "latency"}}).provider for _ in range(3)}
-    assert len(served) == 1
+        extra_body={"provider": {"sort": "throughput"}}).provider for _ in range(3)}
+    assert served == {"Together"}
+    served = {client.chat.completions.create(
+        model=LLAMA, messages=HELLO,
+        extra_body={"provider": {"sort": "price"}}).provider for _ in range(3)}
+    assert served == {"Deepinfra"}

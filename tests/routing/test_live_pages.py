@@ -56,6 +56,7 @@ def test_endpoints_api_carries_live_stats(traffic: str):
     assert deepinfra["throughput_last_30m"]["p50"] >= deepinfra["throughput_last_30m"]["p99"]
     assert deepinfra["uptime_last_5m"] == deepinfra["uptime_last_1d"] == 100
     assert 0 < by_tag["together"]["uptime_last_30m"] < 100
+    assert deepinfra["status"] == 0 and by_tag["together"]["status"] < 0
     assert by_tag["cerebras"]["latency_last_30m"] is None
     assert by_tag["cerebras"]["uptime_last_1d"] is None
 
