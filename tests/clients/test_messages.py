@@ -49,7 +49,7 @@ def test_streamed_message_equals_the_whole_one(world: World, model: str):
     with sdk(world).messages.stream(**body) as stream:
         names = [event.type for event in stream]
         final = stream.get_final_message()
-    assert final.content[0].text == whole.content[0].text  # type: ignore[union-attr]
+    assert final.content[0].text == whole.content[0].text
     assert names[0] == "message_start" and names[-1] == "message_stop"
     assert "content_block_start" in names and "message_delta" in names
     assert final.usage.output_tokens == whole.usage.output_tokens
@@ -83,7 +83,7 @@ def test_thinking_comes_back_as_thinking_blocks_and_goes_back_intact(world: Worl
     assert kinds[0] == "thinking" and "tool_use" in kinds and first.stop_reason == "tool_use"
     assert first.model_dump()["usage"]["output_tokens_details"]["thinking_tokens"] > 0
     if model == CLAUDE:
-        assert first.content[0].signature  # type: ignore[union-attr]
+        assert first.content[0].signature
     call = next(b for b in first.content if b.type == "tool_use")
     messages += [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
                  {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id,
@@ -100,9 +100,9 @@ def test_streamed_thinking_and_tool_use(world: World):
     ) as stream:
         final = stream.get_final_message()
     kinds = [b.type for b in final.content]
-    assert kinds[0] == "thinking" and final.content[0].signature  # type: ignore[union-attr]
+    assert kinds[0] == "thinking" and final.content[0].signature
     tool = next(b for b in final.content if b.type == "tool_use")
-    assert tool.name == "read_file" and "path" in tool.input  # type: ignore[union-attr]
+    assert tool.name == "read_file" and "path" in tool.input
 
 
 @pytest.mark.parametrize("model", [CLAUDE, R1])

@@ -33,7 +33,7 @@ def test_anthropic_breakpoint_is_written_then_read_and_charged_at_cache_prices(w
     second = client.chat.completions.create(
         model=CLAUDE, max_tokens=50, messages=[*messages[:1],
                                                {"role": "user", "content": "Another one"}])
-    one, two = first.usage.model_dump(), second.usage.model_dump()  # type: ignore[union-attr]
+    one, two = first.usage.model_dump(), second.usage.model_dump()
     written = one["prompt_tokens_details"]["cache_write_tokens"]
     assert written > 1024 and one["prompt_tokens_details"]["cached_tokens"] == 0
     assert two["prompt_tokens_details"]["cached_tokens"] == written
@@ -81,7 +81,7 @@ def test_implicit_caching_of_a_repeated_long_prefix(world: World, model: str):
     second = client.chat.completions.create(model=model, max_tokens=30, messages=[
         opening, {"role": "assistant", "content": "Noted."},
         {"role": "user", "content": "Summarise it"}])
-    one, two = first.usage.model_dump(), second.usage.model_dump()  # type: ignore[union-attr]
+    one, two = first.usage.model_dump(), second.usage.model_dump()
     assert one["prompt_tokens_details"]["cached_tokens"] == 0
     cached = two["prompt_tokens_details"]["cached_tokens"]
     assert 1024 < cached < two["prompt_tokens"]

@@ -65,7 +65,8 @@ def test_streamed_reasoning_matches_the_non_streamed_one(world: World, model: st
     body = {"model": model, "max_tokens": 400, "extra_body": {"reasoning": {"effort": "low"}},
             "messages": [{"role": "user", "content": "Count to three."}]}
     whole = world.client().chat.completions.create(**body).choices[0].message.model_dump()
-    reasoning, details, content = "", [], ""
+    reasoning, content = "", ""
+    details: list[dict] = []
     for chunk in world.client().chat.completions.create(stream=True, **body):
         for choice in chunk.choices:
             delta = choice.delta.model_dump()

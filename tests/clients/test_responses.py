@@ -47,8 +47,8 @@ def test_streamed_events_follow_the_reference_sequence(world: World, model: str)
     assert set(names[4:-4]) == {"response.output_text.delta"}
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert final.output_text == whole.output_text
-    assert final.id == events[0].response.id  # type: ignore[union-attr]
-    assert final.usage and final.usage.output_tokens == whole.usage.output_tokens  # type: ignore
+    assert final.id == events[0].response.id
+    assert final.usage and final.usage.output_tokens == whole.usage.output_tokens
 
 
 @pytest.mark.parametrize("model", [CLAUDE, GEMINI, R1])
@@ -61,10 +61,10 @@ def test_function_call_then_output_then_answer_with_reasoning(world: World, mode
     assert kinds[0] == "reasoning" and kinds[-1] == "function_call"
     assert first.usage and first.usage.output_tokens_details.reasoning_tokens > 0
     call = first.output[-1]
-    assert call.name == "get_weather" and "city" in json.loads(call.arguments)  # type: ignore
+    assert call.name == "get_weather" and "city" in json.loads(call.arguments)
     # Echo every output item (reasoning included: signatures must reach the provider).
     items += [item.model_dump(exclude_none=True) for item in first.output]
-    items.append({"type": "function_call_output", "call_id": call.call_id,  # type: ignore
+    items.append({"type": "function_call_output", "call_id": call.call_id,
                   "output": '{"temp_c": 7}'})
     second = client.responses.create(model=model, input=items, tools=[WEATHER],
                                      reasoning={"effort": "high"}, max_output_tokens=3000)
@@ -78,7 +78,7 @@ def test_streamed_parallel_function_calls(world: World):
     ) as stream:
         final = stream.get_final_response()
     calls = [item for item in final.output if item.type == "function_call"]
-    assert len(calls) == 2 and len({c.call_id for c in calls}) == 2  # type: ignore[union-attr]
+    assert len(calls) == 2 and len({c.call_id for c in calls}) == 2
     single = world.client().responses.create(
         model=R1, tools=[WEATHER], max_output_tokens=500, parallel_tool_calls=False,
         input="What is the weather in Paris and in London? Use get_weather for each.")

@@ -32,9 +32,9 @@ def test_openrouter_sdk_responses_send(world: World):
 def test_openrouter_sdk_embeddings_generate(world: World):
     with OpenRouter(api_key=world.key, server_url=world.url + "/api/v1") as client:
         result = client.embeddings.generate(model=SMALL, input=["one", "two"])
-        data = result.data  # type: ignore[union-attr]
+        data = result.data
         assert len(data) == 2 and len(data[0].embedding) == 1536
-        assert result.usage is not None and result.usage.prompt_tokens > 0  # type: ignore
+        assert result.usage is not None and result.usage.prompt_tokens > 0
 
 
 @pytest.mark.django_db
@@ -51,9 +51,9 @@ def test_openrouter_sdk_models_list_for_user(live_server: Any, redis_client: Any
 
 
 def lc(world: World, model: str, **kwargs: Any) -> ChatOpenAI:
+    options: dict[str, Any] = {"max_tokens": 300, "max_retries": 0, **kwargs}
     return ChatOpenAI(model=model, base_url=world.url + "/api/v1",
-                      api_key=world.key, max_retries=0, max_tokens=300,  # type: ignore[arg-type]
-                      **kwargs)
+                      api_key=world.key, **options)  # type: ignore[arg-type]
 
 
 @tool
