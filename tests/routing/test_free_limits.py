@@ -9,6 +9,7 @@ import httpx
 from gateway import keys
 from gateway.app import Gateway
 from tests.gateway.conftest import LLAMA, NANOS, World, gateway_settings, publish_account
+from tests.routing.aio import run
 from tests.servers import serve_asgi
 
 FREE = LLAMA + ":free"
@@ -26,7 +27,7 @@ async def _burst(urls: list[str], key: str, count: int) -> list[httpx.Response]:
 
 def test_21_concurrent_requests_on_two_workers_get_exactly_one_429(world: World):
     with serve_asgi(Gateway(gateway_settings())) as second:
-        responses = asyncio.run(_burst([world.url, second], world.key, 21))
+        responses = run(_burst([world.url, second], world.key, 21))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 20 + [429]
     (limited,) = [r for r in responses if r.status_code == 429]
@@ -77,7 +78,7 @@ def test_a_limited_free_model_falls_through_to_the_next_model(world: World):
 
 
 def test_paid_models_have_no_platform_limit_and_no_ratelimit_headers(world: World):
-    responses = asyncio.run(_paid_burst(world.url, world.key, 25))
+    responses = run(_paid_burst(world.url, world.key, 25))
     assert {r.status_code for r in responses} == {200}
     assert all("x-ratelimit-limit" not in r.headers for r in responses)
 

@@ -1,6 +1,5 @@
 """Live endpoint statistics: recorded in process, flushed to Redis, read back by any worker."""
 
-import asyncio
 import time
 from typing import Any
 
@@ -8,6 +7,7 @@ from django.conf import settings
 
 from gateway.redis_client import Redis
 from gateway.stats import Stats, percentiles, read_view, to_bin
+from tests.routing.aio import run
 
 
 def test_percentiles_of_binned_values_are_within_a_bin():
@@ -45,7 +45,7 @@ async def _two_workers() -> tuple[Any, Any]:
 
 
 def test_two_workers_share_one_view(redis_client: Any):
-    view, local = asyncio.run(_two_workers())
+    view, local = run(_two_workers())
     assert view[7].ttft is not None and 180 < view[7].ttft["p50"] < 225
     assert view[7].throughput is not None and 45 < view[7].throughput["p50"] < 56
     assert not view[7].failing and view[7].requests == 20
@@ -81,4 +81,4 @@ async def _streaks(clock: list[float]) -> list[bool]:
 def test_a_failure_streak_marks_an_endpoint_for_the_health_window_only(monkeypatch: Any):
     clock = [time.time()]
     monkeypatch.setattr("gateway.stats.time.time", lambda: clock[0])
-    assert asyncio.run(_streaks(clock)) == [True, False, True, False]
+    assert run(_streaks(clock)) == [True, False, True, False]
