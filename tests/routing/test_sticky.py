@@ -54,3 +54,23 @@ def test_provider_order_overrides_the_pin(world: World):
     other = "together" if first == "Deepinfra" else "deepinfra"
     assert served(world, 2, session_id="conv-3", provider={"order": [other]}) == [
         other.title()] * 2
+
+
+def test_the_turns_of_a_conversation_read_the_warm_cache_and_cost_less(world: World):
+    cached_catalog(world)
+    client = world.client()
+    system = {"role": "system", "content": "You are a careful assistant. " * 700}
+    messages: list[dict[str, Any]] = [system, {"role": "user", "content": "first question"}]
+    turns = []
+    for i in range(4):
+        completion = client.chat.completions.create(
+            model=M, messages=messages, max_tokens=5, extra_body={"session_id": "long-1"})
+        turns.append(completion)
+        messages += [{"role": "assistant", "content": completion.choices[0].message.content},
+                     {"role": "user", "content": f"follow-up {i}"}]
+    assert len({t.provider for t in turns}) == 1
+    cached = [t.usage.prompt_tokens_details.cached_tokens for t in turns]
+    assert cached[0] == 0 and all(c >= 1024 for c in cached[1:]), cached
+    # The discount shows in the cost: later turns are longer yet cost less than the first.
+    costs = [t.usage.model_extra["cost"] for t in turns]
+    assert all(c < costs[0] for c in costs[1:]), costs
