@@ -3,8 +3,9 @@
     .venv/bin/python bench/gateway_overhead.py [--seconds 5] [--requests 20000]
 
 Starts, on free loopback ports: a minimal OpenAI-shaped upstream (raw asyncio + uvloop, fixed
-answer, in its own process), a private Redis unless REDIS_URL is set (then a spare database
-number 15 of it is flushed and used), one gateway worker (`uvicorn gateway.app:app --loop uvloop
+answer, in its own process), a private Redis with AOF (`appendfsync everysec`) and
+`maxmemory-policy noeviction`, the metering consumer (`manage.py meter`, when DATABASE_URL is
+set: in a database of its own), one gateway worker (`uvicorn gateway.app:app --loop uvloop
 --http httptools`), and nginx started by bin/nginx exactly as `make run` starts it.
 Authentication, balance reservation and metering are all on: the bench publishes a catalog, an
 account and a key the way the Django side does. The load generator is wrk (Debian package
@@ -123,15 +124,46 @@ def wait_port(port: int, timeout: float = 15) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def start_redis(tmp: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/15", None
+def start_redis(tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """A private Redis configured as the gateway's must be: AOF fsynced every second, no
+    eviction (money is never evicted)."""
     port = free_port()
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+                             "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+                             "--maxmemory-policy", "noeviction", "--dir", str(tmp)],
                             stdout=subprocess.DEVNULL)
     wait_port(port)
     return f"redis://127.0.0.1:{port}/0", proc
+
+
+def start_meter(redis_url: str) -> subprocess.Popen[bytes] | None:
+    """`manage.py meter` persisting the bench's usage events, as under `make run`, in a
+    database of its own (DATABASE_URL + "_bench", created and migrated when missing)."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        print("meter: not running (set DATABASE_URL, e.g. `source bin/test-env`)")
+        return None
+    url = base.rsplit("/", 1)[0] + "/" + base.rsplit("/", 1)[1] + "_bench"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url,
+           "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        name = url.rsplit("/", 1)[1]
+        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+            conn.execute(f'create database "{name}"')
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    # The bench account in the ledger too: the meter's commits republish it from there.
+    subprocess.run([*manage, "shell", "-c", "from decimal import Decimal; "
+                    "from django.contrib.auth.models import User; "
+                    "from billing.ledger import grant_credits; "
+                    "user, _ = User.objects.get_or_create(pk=1, defaults={'username': 'bench'}); "
+                    "grant_credits(user, Decimal(10**6), 'promo', 'bench-credit')"],
+                   env=env, check=True)
+    return subprocess.Popen([*manage, "meter"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def publish(redis_url: str, upstream: str) -> None:
@@ -157,8 +189,8 @@ def publish(redis_url: str, upstream: str) -> None:
     client.close()
 
 
-def start_gateway(redis_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REDIS_URL": redis_url}
+def start_gateway(redis_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_SPOOL_DIR": str(tmp / "spool")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gateway.app:app", "--host", "127.0.0.1",
          "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
@@ -256,7 +288,7 @@ async def load(url: str, concurrency: int, seconds: float, requests: int,
                         await resp.read()
                         latencies.append((time.perf_counter() - began) * 1000)
                     if resp.status != 200:
-                        raise RuntimeError(f"{url}: HTTP {resp.status}")
+                        raise RuntimeError(f"{url}: HTTP {resp.status} {await resp.read()!r}")
 
         for _ in range(20):  # warm the connections and the gateway's caches
             async with session.post(url, data=body, headers=HEADERS) as resp:
@@ -309,11 +341,13 @@ def main() -> None:
         upstream = f"http://127.0.0.1:{up_port}"
         try:
             redis_url, redis_proc = start_redis(tmp)
-            if redis_proc:
-                procs.append(redis_proc)
+            procs.append(redis_proc)
             publish(redis_url, upstream)
+            meter = start_meter(redis_url)
+            if meter:
+                procs.append(meter)
             gw_port = free_port()
-            procs.append(start_gateway(redis_url, gw_port))
+            procs.append(start_gateway(redis_url, gw_port, tmp))
             edge, nginx = start_nginx(tmp, gw_port)
             procs.append(nginx)
             litellm = start_litellm(tmp, upstream)
