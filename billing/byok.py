@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -136,3 +137,29 @@ def reencrypt_all() -> int:
         done += 1
     publish_all()
     return done
+
+
+# Where the gateway reports keys their provider refused: members "<user id>:<key id>".
+REJECTED = "gw:byok:rejected"
+
+
+def mark_rejected() -> int:
+    """Beat: mark the keys the gateway reported as refused (shown on the provider keys page)
+    and republish their accounts without them; returns how many were marked."""
+    redis = get_redis()
+    marked = 0
+    while member := redis.spop(REJECTED):
+        user_id, _, key_id = (
+            member.decode() if isinstance(member, bytes) else str(member)
+        ).partition(":")
+        if not user_id.isdigit():
+            continue
+        try:
+            with transaction.atomic():
+                updated = live_keys(int(user_id)).filter(pk=key_id, rejected_at__isnull=True)
+                if updated.update(rejected_at=timezone.now()):
+                    marked += 1
+                    publish_on_commit(int(user_id))
+        except ValidationError:
+            continue  # not a key id of ours
+    return marked

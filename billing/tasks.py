@@ -54,3 +54,11 @@ def auto_top_up_account(user_id: int) -> None:
     from billing.topup import maybe_top_up
 
     maybe_top_up(user_id)
+
+
+@shared_task(name="billing.mark_rejected_provider_keys", ignore_result=True)
+def mark_rejected_provider_keys() -> int:
+    """Provider keys the gateway found refused by their provider: marked, and unpublished."""
+    from billing.byok import mark_rejected
+
+    return mark_rejected()

@@ -10,13 +10,16 @@ import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from gateway import keys
 from gateway.errors import GatewayError
 from gateway.redis_client import Redis
+
+if TYPE_CHECKING:
+    from gateway.byok import ProviderKey
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,8 @@ class Endpoint:
     can_abort: bool
     quantization: str | None = None
     retains_prompts: bool = False
+    # Set on a copy of the endpoint that is called with the account's own key (gateway/byok.py).
+    byok: "ProviderKey | None" = None
 
     @classmethod
     def parse(cls, model_id: str, raw: dict[str, Any], context_length: int) -> "Endpoint":

@@ -38,9 +38,9 @@ def usage_payload(usage: Usage, cost: Cost) -> dict[str, Any]:
                                   "cache_write_tokens": usage.cache_write_tokens},
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "cost": float(cost.total),
-        "is_byok": False,
+        "is_byok": cost.is_byok,
         "cost_details": {
-            "upstream_inference_cost": None,
+            "upstream_inference_cost": float(cost.upstream) if cost.upstream is not None else None,
             "upstream_inference_prompt_cost": float(cost.prompt),
             "upstream_inference_completions_cost": float(cost.completion),
         },

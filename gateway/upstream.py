@@ -48,6 +48,8 @@ _API_KEY_ENV = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")
 
 
 def api_key(endpoint: Endpoint) -> str | None:
+    if endpoint.byok is not None:
+        return endpoint.byok.secret  # the account's own key for this provider
     # Only <NAME>_API_KEY variables: never one of the gateway's own secrets (the catalog checks
     # the same form; this is the second lock).
     name = endpoint.api_key_env
