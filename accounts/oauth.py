@@ -32,6 +32,11 @@ class OAuthError(Exception):
         self.message = message
 
 
+# Headless sign-in (CLIs on a machine without a browser callback): no callback URL, the code
+# is shown on screen for the user to paste into the app. Stored in place of a callback URL.
+HEADLESS = "urn:ietf:wg:oauth:2.0:oob"
+
+
 def validate_callback_url(url: str | None) -> str:
     """https to any host, or http to this machine only (any port). Everything else is refused."""
     if not url:
@@ -70,7 +75,9 @@ def app_title(callback_url: str) -> str:
 
 
 def app_for(callback_url: str, name: str = "") -> OAuthApp:
-    app, _ = OAuthApp.objects.get_or_create(origin=app_origin(callback_url))
+    # A headless app has no web origin: its label names it.
+    origin = f"cli:{name[:100]}" if callback_url == HEADLESS else app_origin(callback_url)
+    app, _ = OAuthApp.objects.get_or_create(origin=origin)
     if name and app.name != name:
         app.name = name[:100]
         app.save(update_fields=["name"])
@@ -115,7 +122,10 @@ def issue_code(
     app_name: str = "",
     terms: KeyTerms = KeyTerms(),
 ) -> tuple[str, AuthorizationCode]:
-    callback_url = validate_callback_url(callback_url)
+    if callback_url != HEADLESS:
+        callback_url = validate_callback_url(callback_url)
+    elif not code_challenge:
+        raise OAuthError(400, "Headless sign-in requires a code_challenge")
     if len(code_challenge) > 128:
         raise OAuthError(400, "code_challenge is too long")
     method = normalise_method(code_challenge_method, code_challenge)

@@ -135,11 +135,23 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 def authorize(request: HttpRequest) -> HttpResponse:
     """`/auth`: the consent screen of the OAuth PKCE flow."""
     params = request.POST if request.method == "POST" else request.GET
-    try:
-        callback = oauth.validate_callback_url(params.get("callback_url"))
-    except oauth.InvalidCallback as exc:
-        return render(request, "accounts/auth_error.html", {"reason": str(exc)}, status=400)
     challenge = params.get("code_challenge", "")
+    headless = params.get("callback_url") in (None, "", oauth.HEADLESS) and \
+        bool(params.get("key_label") or params.get("app_name"))
+    if headless and not challenge:
+        reason = ("Headless sign-in (no callback_url) needs a code_challenge, so that only the "
+                  "app that started it can exchange the code.")
+        return render(request, "accounts/auth_error.html", {"reason": reason}, status=400)
+    try:
+        callback = oauth.HEADLESS if headless else \
+            oauth.validate_callback_url(params.get("callback_url"))
+    except oauth.InvalidCallback as exc:
+        reason = str(exc)
+        if not params.get("callback_url"):
+            reason = ("The callback_url parameter is missing. Command-line apps without a "
+                      "callback can use headless sign-in: omit callback_url and send key_label "
+                      "and a code_challenge; the code is then shown here to paste into the app.")
+        return render(request, "accounts/auth_error.html", {"reason": reason}, status=400)
     try:
         method = oauth.normalise_method(params.get("code_challenge_method"), challenge)
     except oauth.OAuthError as exc:
@@ -155,6 +167,9 @@ def authorize(request: HttpRequest) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("decision") != "allow":
+            if headless:
+                return render(request, "accounts/auth_code.html", {"denied": True,
+                                                                   "app_title": app_name})
             return HttpResponseRedirect(oauth.with_params(callback, error="access_denied"))
         if form.is_valid():
             terms = oauth.KeyTerms(
@@ -170,15 +185,19 @@ def authorize(request: HttpRequest) -> HttpResponse:
                 app_name=app_name,
                 terms=terms,
             )
+            if headless:
+                return render(request, "accounts/auth_code.html", {"code": code,
+                                                                   "app_title": app_name})
             return HttpResponseRedirect(oauth.with_params(callback, code=code))
     context = {
         "form": form,
         "app_title": app_name or oauth.app_title(callback),
-        "app_origin": oauth.app_origin(callback),
+        "app_origin": "a command-line app" if headless else oauth.app_origin(callback),
+        "headless": headless,
         "callback_url": callback,
         "code_challenge": challenge,
         "code_challenge_method": method,
         "app_name": app_name,
-        "is_local": oauth.app_title(callback).startswith("localhost:"),
+        "is_local": not headless and oauth.app_title(callback).startswith("localhost:"),
     }
     return render(request, "accounts/consent.html", context, status=400 if form.errors else 200)
