@@ -31,7 +31,7 @@ class PresetForm(forms.Form):
         widget=forms.Textarea(attrs={**TEXT, "placeholder": '{"sort": "price"}'}),
     )
     moa_proposers = forms.CharField(
-        required=False, label="Mixture of agents: proposers", widget=forms.Textarea(attrs=TEXT),
+        required=False, label="Proposers", widget=forms.Textarea(attrs=TEXT),
         help_text="One model id per line (repeat one to sample it several times). "
                   "Leave empty for a plain preset.",
     )

@@ -1,5 +1,7 @@
 """Pages: one's presets, creating one, editing one (each save is a new version)."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -54,7 +56,7 @@ def preset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         _save(request, form)
         messages.success(request, f"Saved as a new version of @preset/{preset.slug}.")
         return HttpResponseRedirect(request.path)
-    versions = preset.versions.order_by("-version")
+    versions = [(v, json.dumps(v.config, indent=2)) for v in preset.versions.order_by("-version")]
     status = 400 if request.method == "POST" else 200
     return render(request, "presets/detail.html",
                   {"preset": preset, "form": form, "versions": versions}, status=status)

@@ -82,3 +82,21 @@ def test_a_preset_without_a_model_and_none_in_the_request_is_a_400(ada, ada_key,
     with pytest.raises(openai.BadRequestError):
         openai_client(gateway_url, ada_key).chat.completions.create(
             model="@preset/params-only", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_a_preset_defines_its_own_mixture_of_agents(ada, ada_key, gateway_url, redis_client):
+    save(ada, "panel", system_prompt="Be brief.",
+         moa={"proposers": [GEMINI_MODEL, LLAMA], "aggregator": OPENAI_MODEL, "layers": 2,
+              "critique": True})
+
+    answer = openai_client(gateway_url, ada_key).chat.completions.create(
+        model="@preset/panel", max_tokens=16,
+        messages=[{"role": "user", "content": "[sim:tokens=8] Name a colour."}])
+
+    assert answer.model == "@preset/panel" and answer.choices[0].message.content
+    roles = [(r["role"], r["layer"]) for r in answer.model_extra["moa"]["sub_generations"]]
+    assert roles == [("proposer", 1), ("proposer", 1), ("proposer", 2), ("proposer", 2),
+                     ("critique", 2), ("aggregator", 3)]
+    events = usage_events(redis_client)
+    subs = [e for e in events if e.get("parent_id") == answer.id]
+    assert len(subs) == 6 and {e["model"] for e in subs} == {GEMINI_MODEL, LLAMA, OPENAI_MODEL}
