@@ -7,8 +7,8 @@ order (Redis answers a connection's commands in the order they arrived), parsing
 
 Robustness rules, each one a way money could go wrong:
 - every call has a deadline (`timeout`, connect and reply); a call that misses it raises
-  RedisUnavailable and the connection is dropped, since its replies can no longer be trusted
-  to arrive, and the next call reconnects;
+  RedisUnavailable and the connection is dropped (with every call in flight on it: their
+  replies would queue behind the missing one), and the next call reconnects;
 - a new connection is handed out only after its AUTH and SELECT have succeeded, so no command
   can ever run as the wrong user or on database 0; a failing AUTH or SELECT closes it and
   raises RedisUnavailable with Redis's own message;
@@ -53,10 +53,44 @@ def pack(args: tuple[Arg, ...]) -> bytes:
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self) -> None:
+    """One connection; replies are matched to callers in order.
+
+    The reply deadline is kept by one watchdog timer per connection rather than one timer per
+    call (asyncio.timeout costs more than the rest of a call): it wakes when the oldest call
+    in flight is due and, if that call is still unanswered, closes the connection, which fails
+    every call in flight on it.
+    """
+
+    def __init__(self, timeout: float) -> None:
         self.transport: asyncio.Transport | None = None
         self.reader = hiredis.Reader(replyError=RedisError)
-        self.waiting: deque[asyncio.Future[Any]] = deque()
+        # (caller, when its command was written), oldest first
+        self.waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self.timeout = timeout
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    def expect(self, future: "asyncio.Future[Any]", now: float) -> None:
+        self.waiting.append((future, now))
+        if self._watchdog is None:
+            self._watchdog = future.get_loop().call_at(now + self.timeout, self._check)
+
+    def _check(self) -> None:
+        self._watchdog = None
+        if not self.waiting:
+            return
+        future, sent = self.waiting[0]
+        loop = future.get_loop()
+        if loop.time() - sent >= self.timeout:
+            self._fail(RedisUnavailable(f"Redis did not answer within {self.timeout:g}s"))
+            self.close()
+        else:
+            self._watchdog = loop.call_at(sent + self.timeout, self._check)
+
+    def _fail(self, exc: Exception) -> None:
+        while self.waiting:
+            future, _ = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(exc)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -64,7 +98,7 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
-            future = self.waiting.popleft()
+            future, _ = self.waiting.popleft()
             if future.done():  # its caller was cancelled or timed out
                 continue
             if isinstance(reply, RedisError):
@@ -74,10 +108,10 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        while self.waiting:
-            future = self.waiting.popleft()
-            if not future.done():
-                future.set_exception(RedisUnavailable("lost the connection to Redis"))
+        self._fail(RedisUnavailable("lost the connection to Redis"))
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
 
     def close(self) -> None:
         if self.transport is not None:
@@ -162,7 +196,7 @@ class Redis(Commands):
             try:
                 async with asyncio.timeout(self.timeout):
                     _, protocol = await loop.create_connection(
-                        _Protocol, self.host, self.port, ssl=self.tls,
+                        lambda: _Protocol(self.timeout), self.host, self.port, ssl=self.tls,
                         server_hostname=self.host if self.tls else None)
             except (OSError, TimeoutError) as exc:
                 raise RedisUnavailable(f"cannot connect to Redis at {self.host}:{self.port}: "
@@ -190,18 +224,11 @@ class Redis(Commands):
         transport = protocol.transport
         if transport is None:
             raise RedisUnavailable("lost the connection to Redis")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        protocol.waiting.append(future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        protocol.expect(future, loop.time())
         transport.write(pack(args))
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await future
-        except TimeoutError:
-            # A reply may still come, or never: start afresh rather than wait behind it.
-            protocol.close()
-            if self._protocol is protocol:
-                self._protocol = None
-            raise RedisUnavailable(f"Redis did not answer within {self.timeout:g}s") from None
+        return await future
 
     async def execute(self, *args: Arg) -> Any:
         protocol = self._protocol
