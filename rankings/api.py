@@ -35,6 +35,10 @@ def _attempt(item: Any) -> Any:
         "latency": item.get("latency_ms", item.get("latency")),
         "is_byok": False,
     }
+    if "role" in item:
+        # A sub-generation of a mixture of agents (gateway/moa.py): its model, tokens and cost.
+        attempt |= {k: item.get(k) for k in ("role", "layer", "model", "tokens_prompt",
+                                             "tokens_completion", "cost")}
     # Only `status` is required (and nullable); the other fields are absent rather than null.
     return {"status": item.get("status")} | {k: v for k, v in attempt.items() if v is not None}
 
