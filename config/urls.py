@@ -9,6 +9,7 @@ api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("rankings.api_urls")),
+    path("", include("usage.api_urls")),
     path("", include("presets.api_urls")),
 ]
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("billing.urls")),
     path("", include("rankings.urls")),
+    path("", include("usage.urls")),
     path("", include("presets.urls")),
     # Last: the catalog owns the catch-all /<author>/<slug> model pages.
     path("", include("marketplace.urls")),

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "rankings",
+    "usage",
     "presets",
 ]
 

@@ -1,0 +1,180 @@
+"""An account's usage, read from the hourly rollups (charts, breakdowns, the activity API)
+and from its own generations (the log). Every query is limited to one account."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from accounts.models import ApiKey
+from rankings.models import App, Generation, HourlyUsage
+
+BREAKDOWNS = ("model", "provider", "key_id", "app")
+
+
+@dataclass
+class Filters:
+    """What /activity and its CSV are narrowed to; every field optional."""
+
+    start: date
+    end: date  # inclusive
+    model: str = ""
+    provider: str = ""
+    key_id: int | None = None
+    app: str = ""
+
+    def as_query(self) -> dict[str, str]:
+        query = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        for name in ("model", "provider", "app"):
+            if getattr(self, name):
+                query[name] = getattr(self, name)
+        if self.key_id is not None:
+            query["key"] = str(self.key_id)
+        return query
+
+
+def _bounds(filters: Filters) -> tuple[datetime, datetime]:
+    start = datetime.combine(filters.start, time.min, tzinfo=UTC)
+    return start, datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def rollups(user_id: int, filters: Filters) -> QuerySet[HourlyUsage]:
+    start, end = _bounds(filters)
+    rows = HourlyUsage.objects.filter(user_id=user_id, hour__gte=start, hour__lt=end)
+    if filters.model:
+        rows = rows.filter(model=filters.model)
+    if filters.provider:
+        rows = rows.filter(provider=filters.provider)
+    if filters.key_id is not None:
+        rows = rows.filter(key_id=filters.key_id)
+    if filters.app:
+        rows = rows.filter(app=filters.app)
+    return rows
+
+
+@dataclass
+class Dashboard:
+    days: list[str]
+    spend: list[float]
+    tokens: list[int]
+    requests: list[int]
+    totals: dict[str, Any]
+    breakdowns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def dashboard(user_id: int, filters: Filters) -> Dashboard:
+    """Per-day series and the top of each breakdown, in two grouped queries."""
+    per_day: dict[date, dict[str, Any]] = defaultdict(lambda: {"cost": Decimal(0), "tokens": 0,
+                                                                "requests": 0})
+    groups: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in BREAKDOWNS}
+    totals: dict[str, Any] = {"cost": Decimal(0), "tokens": 0, "requests": 0}
+    rows = rollups(user_id, filters).values_list(
+        "hour", "model", "provider", "key_id", "app", "cost", "tokens_prompt",
+        "tokens_completion", "requests",
+    )
+    for hour, model, provider, key_id, app, cost, prompt, completion, requests in rows.iterator(
+        chunk_size=5000
+    ):
+        tokens = prompt + completion
+        day = per_day[hour.astimezone(UTC).date()]
+        day["cost"] += cost
+        day["tokens"] += tokens
+        day["requests"] += requests
+        for name, value in zip(BREAKDOWNS, (model, provider, key_id, app), strict=True):
+            group = groups[name].setdefault(value, {"cost": Decimal(0), "tokens": 0,
+                                                    "requests": 0})
+            group["cost"] += cost
+            group["tokens"] += tokens
+            group["requests"] += requests
+        totals["cost"] += cost
+        totals["tokens"] += tokens
+        totals["requests"] += requests
+    span = (filters.end - filters.start).days + 1
+    days = [filters.start + timedelta(days=n) for n in range(span)]
+    labels = _labels(user_id, groups)
+    breakdowns = {
+        name: [
+            {"value": value, "label": labels[name].get(value, value), **numbers}
+            for value, numbers in sorted(groups[name].items(), key=lambda kv: -kv[1]["cost"])
+        ]
+        for name in BREAKDOWNS
+    }
+    return Dashboard(
+        days=[d.isoformat() for d in days],
+        spend=[float(per_day[d]["cost"]) if d in per_day else 0.0 for d in days],
+        tokens=[per_day[d]["tokens"] if d in per_day else 0 for d in days],
+        requests=[per_day[d]["requests"] if d in per_day else 0 for d in days],
+        totals=totals,
+        breakdowns=breakdowns,
+    )
+
+
+def _labels(user_id: int, groups: dict[str, dict[Any, Any]]) -> dict[str, dict[Any, str]]:
+    keys = dict(ApiKey.objects.filter(user_id=user_id, pk__in=list(groups["key_id"])).values_list(
+        "pk", "name"))
+    apps = {a.origin: a.name for a in App.objects.filter(origin__in=list(groups["app"]))}
+    return {
+        "model": {},
+        "provider": {},
+        "key_id": {k: keys.get(k, "no key" if k == 0 else f"deleted key #{k}")
+                   for k in groups["key_id"]},
+        "app": {origin: apps.get(origin, origin) or "no app" for origin in groups["app"]},
+    }
+
+
+def generations(user_id: int, filters: Filters) -> QuerySet[Generation]:
+    """The account's generation log, newest first (served by the (user, created_at) index)."""
+    start, end = _bounds(filters)
+    rows = Generation.objects.filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
+    if filters.model:
+        rows = rows.filter(model=filters.model)
+    if filters.provider:
+        rows = rows.filter(provider=filters.provider)
+    if filters.key_id is not None:
+        rows = rows.filter(key_id=filters.key_id or None)
+    if filters.app:
+        rows = rows.filter(http_referer__istartswith=filters.app)
+    return rows.order_by("-created_at", "-id")
+
+
+def activity_items(
+    user_id: int, start: date, end: date, key_id: int | None
+) -> list[dict[str, Any]]:
+    """GET /api/v1/activity rows: one per (UTC day, model, provider), newest day first."""
+    from marketplace.catalog import get_catalog
+
+    filters = Filters(start=start, end=end, key_id=key_id)
+    grouped = (
+        rollups(user_id, filters)
+        .values("hour__date", "model", "provider")
+        .annotate(
+            usage=Sum("cost"), count=Sum("requests"), prompt=Sum("tokens_prompt"),
+            completion=Sum("tokens_completion"), reasoning=Sum("tokens_reasoning"),
+            cached=Sum("tokens_cached"),
+        )
+        .order_by("-hour__date", "model", "provider")
+    )
+    catalog = get_catalog()
+    items = []
+    for row in grouped:
+        endpoint = next((e for e in catalog.endpoints.get(row["model"], [])
+                         if e.provider_slug == row["provider"] and e.is_standard), None)
+        items.append({
+            "date": row["hour__date"].isoformat(),
+            "model": row["model"],
+            "model_permaslug": row["model"],
+            "endpoint_id": str(endpoint.pk) if endpoint else "",
+            "provider_name": endpoint.provider_name if endpoint else row["provider"],
+            "usage": float(row["usage"]),
+            "byok_usage_inference": 0.0,
+            "requests": row["count"],
+            "prompt_tokens": row["prompt"],
+            "completion_tokens": row["completion"],
+            "reasoning_tokens": row["reasoning"],
+            # Not in the reference's shape, but the openrouter SDK requires it.
+            "cached_tokens": row["cached"],
+        })
+    return items

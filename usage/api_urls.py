@@ -1,0 +1,8 @@
+from django.urls import URLPattern, URLResolver, path
+
+from usage.api import ActivityView, FeedbackView
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("activity", ActivityView.as_view(), name="api-activity"),
+    path("generation/feedback", FeedbackView.as_view(), name="api-generation-feedback"),
+]
