@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from marketplace.models import Provider
+from simulator.testing import recent_requests
 from tests.playground import hostile
 from tests.playground.conftest import FREE, PAID, TEXT_ONLY, MakeUser, sign_in
 from tests.servers import serve_asgi
@@ -105,7 +106,7 @@ def test_no_credits_explains_402_and_a_free_model_answers(
 
 
 def test_an_image_to_a_text_only_model_is_explained_without_a_call(
-    page: Any, router: str, make_user: MakeUser, tmp_path: Path
+    page: Any, router: str, simulator: str, make_user: MakeUser, tmp_path: Path
 ) -> None:
     make_user()
     sign_in(page, router, then=f"/playground?model={PAID}&model={TEXT_ONLY}")
@@ -121,6 +122,9 @@ def test_an_image_to_a_text_only_model_is_explained_without_a_call(
     assert "does not accept images" in error.inner_text()
     column(page, PAID).locator(".pg-meta-cost").wait_for()
     assert column(page, PAID).locator(".pg-user img.pg-thumb").count() == 1
+    # Only the vision model was called, and the image reached it (85 prompt tokens an image).
+    [call] = recent_requests(simulator)
+    assert call["prompt_tokens"] > 85
 
 
 def test_copy_as_code_runs_outside_the_browser(
