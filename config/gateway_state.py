@@ -41,6 +41,11 @@ def generation(user_id: int | str, generation_id: str) -> str:
     return f"{_tag(user_id)}:gen:{generation_id}"
 
 
+def presets(user_id: int | str) -> str:
+    """An account's active presets: field = slug, value = the designated version as JSON."""
+    return f"{_tag(user_id)}:presets:{int(user_id)}"
+
+
 def holds(shard: int) -> str:
     return f"gw:{{s{shard}}}:holds"
 

@@ -15,18 +15,17 @@ from typing import Any
 
 import orjson
 
+from gateway import keys
 from gateway.errors import GatewayError, bad_request
 from gateway.redis_client import Redis
 
 MARK = "@preset/"
-SHARDS = 16
 CACHE_SECONDS = 1.0
 
 
 def presets_key(user_id: str) -> str:
-    """The account's presets hash, under its shard tag `{s<k>}` (k = user id % 16)."""
-    shard = int(user_id) % SHARDS if user_id.isdigit() else 0
-    return f"gw:{{s{shard}}}:presets:{user_id}"
+    """The account's presets hash, under its shard tag (gateway/keys.py)."""
+    return keys.presets(user_id) if user_id.isdigit() else keys.presets(0)
 
 
 def requested_slug(body: dict[str, Any]) -> tuple[str | None, str | None]:

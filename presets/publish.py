@@ -12,14 +12,13 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
+from config import gateway_state
 from config.redis import get_redis
 from presets.models import Preset, PresetStatus
 
-SHARDS = 16
-
 
 def presets_key(user_id: int) -> str:
-    return f"gw:{{s{int(user_id) % SHARDS}}}:presets:{int(user_id)}"
+    return gateway_state.presets(user_id)
 
 
 def record(preset: Preset) -> dict[str, Any]:

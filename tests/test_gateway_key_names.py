@@ -23,6 +23,7 @@ def test_both_sides_spell_the_same_names() -> None:
         assert gw.key_usage(user_id, HASH) == web.key_usage(user_id, HASH)
         assert gw.generation(user_id, "gen-1-x") == web.generation(user_id, "gen-1-x")
         assert gw.key(HASH) == web.key(HASH)
+        assert gw.presets(user_id) == web.presets(user_id)
     assert gw.all_holds() == web.all_holds()
     assert gw.all_usage_streams() == web.all_usage_streams()
     assert len(set(gw.all_usage_streams())) == gw.SHARDS == 16
