@@ -86,7 +86,8 @@ REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        # A plain Redis: with REDIS_CLUSTER the gateway's state is on a cluster, the cache not.
+        "LOCATION": env_str("CACHE_URL", REDIS_URL),
         "KEY_PREFIX": "web",
     }
 }
