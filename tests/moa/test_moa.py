@@ -141,3 +141,22 @@ def test_unknown_model_in_a_mixture_is_a_400(world: World):
         ask(world, "custom", moa={"proposers": ["nobody/nothing"], "aggregator": LLAMA})
     with pytest.raises(openai.BadRequestError):
         ask(world, "custom", moa={"proposers": [LLAMA], "aggregator": LLAMA, "layers": 9})
+
+
+def test_fusion_plugin_runs_a_panel_an_analysis_and_answers_as_the_analyst(world: World):
+    answer = ask(world, LLAMA, plugins=[
+        {"id": "fusion", "analysis_models": [LLAMA, QWEN], "model": MIXTRAL}])
+    assert answer.model == MIXTRAL and answer.choices[0].message.content
+    meta = answer.model_extra["moa"]
+    assert [r["role"] for r in meta["sub_generations"]] == [
+        "proposer", "proposer", "analysis", "aggregator"]
+    assert "analysis" in meta
+
+
+def test_openrouter_fusion_alias_uses_the_default_panel(world: World):
+    from tests.moa.conftest import GEMINI_PRO, GPT, OPUS
+
+    answer = ask(world, "openrouter/fusion")
+    assert answer.model == OPUS
+    rows = answer.model_extra["moa"]["sub_generations"]
+    assert {r["model"] for r in rows if r["role"] == "proposer"} == {OPUS, GPT, GEMINI_PRO}
