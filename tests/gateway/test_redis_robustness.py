@@ -1,14 +1,18 @@
 """The gateway's Redis client under trouble: reconnects, wrong passwords, a frozen server."""
 
 import asyncio
+import socket
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.redis_client import Redis, RedisUnavailable
 from tests.gateway.redis_servers import redis_server
+from tests.servers import free_port
 
 
 def run(coro: Any) -> Any:
@@ -107,3 +111,42 @@ def test_a_stopped_server_is_reported_and_a_restarted_one_is_used() -> None:
             await client.aclose()
 
         run(scenario())
+
+
+def test_rediss_urls_connect_over_tls(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+         "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no", "--save", "",
+         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        async def scenario(url: str) -> Any:
+            client = Redis.from_url(url, timeout=2)
+            try:
+                await client.execute("SET", "over", "tls")
+                return await client.execute("GET", "over")
+            finally:
+                await client.aclose()
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server with TLS did not start"
+                time.sleep(0.05)
+        # Verified against the server's own certificate, then without verification.
+        assert run(scenario(f"rediss://127.0.0.1:{port}/2?ssl_ca_certs={cert}")) == b"tls"
+        assert run(scenario(f"rediss://127.0.0.1:{port}/2?ssl_cert_reqs=none")) == b"tls"
+        with pytest.raises(RedisUnavailable):  # a plain connection to a TLS port fails cleanly
+            run(scenario(f"redis://127.0.0.1:{port}/2"))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
