@@ -3,6 +3,7 @@ from django.urls import path
 from rankings import views
 
 urlpatterns = [
-    path("rankings", views.coming_soon, {"page": "rankings"}, name="rankings"),
-    path("apps", views.coming_soon, {"page": "apps"}, name="apps"),
+    path("rankings", views.rankings_page, name="rankings"),
+    path("apps", views.apps_page, name="apps"),
+    path("apps/<int:app_id>", views.app_page, name="app"),
 ]

@@ -1,0 +1,103 @@
+"""What /rankings, the home page and model pages show, read from the snapshots only."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+
+from rankings.models import AppRanking, ModelApp, ModelDaily, ModelQuality, ModelRanking, Snapshot
+from rankings.seed import is_synthetic
+
+PERIODS = {"day": "Today", "week": "This week", "month": "This month"}
+PAGE_SIZE = 25
+
+
+def snapshot(name: str) -> Any:
+    row = Snapshot.objects.filter(name=name).first()
+    return row.data if row else None
+
+
+@dataclass
+class Change:
+    arrow: str  # "up", "down", "new", ""
+    places: int
+
+
+def change_of(row: ModelRanking) -> Change:
+    if row.previous_rank is None:
+        return Change("new", 0)
+    if row.previous_rank > row.rank:
+        return Change("up", row.previous_rank - row.rank)
+    if row.previous_rank < row.rank:
+        return Change("down", row.rank - row.previous_rank)
+    return Change("", 0)
+
+
+def leaderboard(period: str, page_number: int) -> Page:
+    rows = ModelRanking.objects.filter(period=period).order_by("rank")
+    page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    for row in page.object_list:
+        row.change = change_of(row)
+    return page
+
+
+def top_apps(period: str = "week", count: int = 10) -> list[AppRanking]:
+    return list(AppRanking.objects.filter(period=period, app__hidden=False)
+                .select_related("app").order_by("rank")[:count])
+
+
+def rankings_context(period: str, page_number: int) -> dict[str, Any]:
+    period = period if period in PERIODS else "week"
+    categories = snapshot("categories") or {}
+    app_ids = {a["app"] for c in categories.values() for a in c["apps"]}
+    from rankings.models import App
+
+    names = {a.pk: a for a in App.objects.filter(pk__in=app_ids, hidden=False)}
+    for values in categories.values():
+        values["apps"] = [dict(a, app=names[a["app"]]) for a in values["apps"]
+                          if a["app"] in names]
+    return {
+        "period": period,
+        "periods": PERIODS,
+        "board": leaderboard(period, page_number),
+        "weekly_models": snapshot("weekly_models"),
+        "weekly_authors": snapshot("weekly_authors"),
+        "weekly_open_closed": snapshot("weekly_open_closed"),
+        "top_apps": top_apps(period),
+        "categories": dict(sorted(categories.items())),
+        "refreshed": snapshot("refreshed"),
+        "synthetic": is_synthetic(),
+    }
+
+
+def weekly_tokens() -> dict[str, int]:
+    """Tokens per model over the last 7 days (the catalog's popularity order)."""
+    return dict(ModelRanking.objects.filter(period="week").values_list("model", "tokens"))
+
+
+def home_context() -> dict[str, Any]:
+    """Trending models and top apps for the home page; empty lists on a fresh instance."""
+    return {
+        "trending_usage": (snapshot("trending") or [])[:6],
+        "top_apps": top_apps("week", 6),
+        "synthetic": is_synthetic(),
+    }
+
+
+def model_context(model_id: str) -> dict[str, Any]:
+    """A model page's usage chart, the apps using it and its quality panel."""
+    daily = list(ModelDaily.objects.filter(model=model_id).order_by("day")
+                 .values_list("day", "tokens")[:400])
+    quality = []
+    for row in ModelQuality.objects.filter(model=model_id).order_by("-requests"):
+        share = {name: getattr(row, name) / row.requests if row.requests else 0 for name in
+                 ("errors", "finish_length", "finish_content_filter", "finish_tool_calls")}
+        quality.append({"row": row, "share": share})
+    return {
+        "usage_daily": {"days": [d.isoformat() for d, _ in daily],
+                        "values": [t for _, t in daily]} if daily else None,
+        "model_apps": list(ModelApp.objects.filter(model=model_id, app__hidden=False)
+                           .select_related("app").order_by("rank")[:10]),
+        "quality": quality,
+        "usage_synthetic": is_synthetic(),
+    }
