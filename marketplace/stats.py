@@ -196,5 +196,7 @@ def provider_status(stats: Iterable[EndpointStats]) -> dict[str, Any]:
 
 
 def weekly_tokens() -> dict[str, int]:
-    """Prompt + completion tokens per model id over the last 7 days; empty until rankings."""
-    return {}
+    """Prompt + completion tokens per model id over the last 7 days (rankings snapshots)."""
+    from rankings.leaderboards import weekly_tokens as ranked
+
+    return ranked()

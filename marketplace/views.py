@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from marketplace import probes, stats
 from marketplace.browse import SORTS, FilterError, Filters, parse_filters, select
 from marketplace.catalog import Catalog, EndpointEntry, ModelEntry, get_catalog
+from rankings import leaderboards
 
 PAGE_SIZE = 24
 MODALITIES = ["text", "image", "file", "audio", "video"]
@@ -44,6 +45,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "model_count": len(catalog.entries),
         "provider_count": len(catalog.providers),
     }
+    ranked = leaderboards.home_context()
+    # Trending from real usage only: catalog entries of the models growing fastest.
+    ranked["trending_usage"] = [
+        (catalog.by_id[t["model"]], t) for t in ranked["trending_usage"]
+        if t["model"] in catalog.by_id
+    ]
+    context.update(ranked)
     return render(request, "marketplace/home.html", context)
 
 
@@ -112,6 +120,7 @@ def model_page(request: HttpRequest, author: str, slug: str) -> HttpResponse:
         "call_id": f"{model_id}:{variant}" if variant else entry.id,
         "simulator_enabled": settings.SIMULATOR_ENABLED,
     }
+    context.update(leaderboards.model_context(model_id))
     return render(request, "marketplace/model.html", context)
 
 

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def shots(page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / f"{name}-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()  # charts laid out at phone width, as a phone would load them
+    page.wait_for_load_state("networkidle")
     page.screenshot(path=str(tmp_path / f"{name}-390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 860})
 
