@@ -103,3 +103,13 @@ while True:
         time.sleep(0.2)
 PY
 }
+
+# gunicorn workers for the web process: pages and the JSON API are I/O-bound (4 threads each),
+# so one worker per core, at least 2, at most 8 (each holds its own database connections).
+web_workers() {
+  local n
+  n=$(nproc 2>/dev/null || echo 2)
+  [ "$n" -lt 2 ] && n=2
+  [ "$n" -gt 8 ] && n=8
+  echo "$n"
+}
