@@ -1,12 +1,12 @@
 """An account's usage, read from the hourly rollups (charts, breakdowns, the activity API)
 and from its own generations (the log). Every query is limited to one account."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from accounts.models import ApiKey
@@ -65,33 +65,48 @@ class Dashboard:
     breakdowns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+_DASHBOARD_SQL = """
+SELECT (hour AT TIME ZONE 'UTC')::date, model, provider, key_id, app,
+    GROUPING((hour AT TIME ZONE 'UTC')::date, model, provider, key_id, app),
+    sum(cost), sum(tokens_prompt + tokens_completion), sum(requests)
+FROM rankings_hourlyusage
+WHERE user_id = %s AND hour >= %s AND hour < %s {where}
+GROUP BY GROUPING SETS (((hour AT TIME ZONE 'UTC')::date), (model), (provider), (key_id), (app))
+"""
+# GROUPING() bit masks: a set's own column is 0, the other four are 1.
+_SETS = {0b01111: "day", 0b10111: "model", 0b11011: "provider", 0b11101: "key_id",
+         0b11110: "app"}
+
+
 def dashboard(user_id: int, filters: Filters) -> Dashboard:
-    """Per-day series and the top of each breakdown, in two grouped queries."""
-    per_day: dict[date, dict[str, Any]] = defaultdict(lambda: {"cost": Decimal(0), "tokens": 0,
-                                                                "requests": 0})
-    groups: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in BREAKDOWNS}
-    totals: dict[str, Any] = {"cost": Decimal(0), "tokens": 0, "requests": 0}
-    rows = rollups(user_id, filters).values_list(
-        "hour", "model", "provider", "key_id", "app", "cost", "tokens_prompt",
-        "tokens_completion", "requests",
-    )
-    for hour, model, provider, key_id, app, cost, prompt, completion, requests in rows.iterator(
-        chunk_size=5000
-    ):
-        tokens = prompt + completion
-        day = per_day[hour.astimezone(UTC).date()]
-        day["cost"] += cost
-        day["tokens"] += tokens
-        day["requests"] += requests
-        for name, value in zip(BREAKDOWNS, (model, provider, key_id, app), strict=True):
-            group = groups[name].setdefault(value, {"cost": Decimal(0), "tokens": 0,
-                                                    "requests": 0})
-            group["cost"] += cost
-            group["tokens"] += tokens
-            group["requests"] += requests
-        totals["cost"] += cost
-        totals["tokens"] += tokens
-        totals["requests"] += requests
+    """Per-day series and every breakdown in one grouped query (GROUPING SETS) over the
+    account's rollups: the database adds up, Python only labels."""
+    start, end = _bounds(filters)
+    where = ""
+    params: list[Any] = [user_id, start, end]
+    for column, value in (("model", filters.model), ("provider", filters.provider),
+                          ("app", filters.app)):
+        if value:
+            where += f" AND {column} = %s"
+            params.append(value)
+    if filters.key_id is not None:
+        where += " AND key_id = %s"
+        params.append(filters.key_id)
+    groups: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in ("day", *BREAKDOWNS)}
+    with connection.cursor() as cursor:
+        cursor.execute(_DASHBOARD_SQL.format(where=where), params)
+        for day, model, provider, key_id, app, grouping, cost, tokens, requests in cursor:
+            name = _SETS[grouping]
+            value = {"day": day, "model": model, "provider": provider, "key_id": key_id,
+                     "app": app}[name]
+            groups[name][value] = {"cost": cost, "tokens": int(tokens),
+                                   "requests": int(requests)}
+    per_day = groups.pop("day")
+    totals: dict[str, Any] = {
+        "cost": sum((d["cost"] for d in per_day.values()), Decimal(0)),
+        "tokens": sum(d["tokens"] for d in per_day.values()),
+        "requests": sum(d["requests"] for d in per_day.values()),
+    }
     span = (filters.end - filters.start).days + 1
     days = [filters.start + timedelta(days=n) for n in range(span)]
     labels = _labels(user_id, groups)
