@@ -5,5 +5,5 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects the publish receivers)
-        from accounts import session_keys  # noqa: F401  (revokes playground keys on sign-out)
+        # Imported for their receivers: publishing to the gateway, revoking playground keys.
+        from accounts import session_keys, signals  # noqa: F401
