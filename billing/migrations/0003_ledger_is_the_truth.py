@@ -12,10 +12,8 @@ from django.conf import settings
 from django.db import migrations, models
 from django.db.models import Q
 
-USD = {"max_digits": 20, "decimal_places": 9}
 
-
-def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
+def backfill(apps, schema_editor):
     LedgerEntry = apps.get_model("billing", "LedgerEntry")
     Balance = apps.get_model("billing", "Balance")
     Generation = apps.get_model("rankings", "Generation")
@@ -132,10 +130,19 @@ class Migration(migrations.Migration):
                         to=settings.AUTH_USER_MODEL,
                     ),
                 ),
-                ("credits", models.DecimalField(default=Decimal(0), **USD)),
-                ("purchased", models.DecimalField(default=Decimal(0), **USD)),
-                ("promotional", models.DecimalField(default=Decimal(0), **USD)),
-                ("usage", models.DecimalField(default=Decimal(0), **USD)),
+                (
+                    "credits",
+                    models.DecimalField(default=Decimal(0), max_digits=20, decimal_places=9),
+                ),
+                (
+                    "purchased",
+                    models.DecimalField(default=Decimal(0), max_digits=20, decimal_places=9),
+                ),
+                (
+                    "promotional",
+                    models.DecimalField(default=Decimal(0), max_digits=20, decimal_places=9),
+                ),
+                ("usage", models.DecimalField(default=Decimal(0), max_digits=20, decimal_places=9)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
