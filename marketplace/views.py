@@ -64,9 +64,10 @@ def models_page(request: HttpRequest) -> HttpResponse:
     catalog = get_catalog()
     error = ""
     try:
-        filters = parse_filters(request.GET)
+        # Chat models by default, as /api/v1/models: embedding models have their own list.
+        filters = parse_filters(request.GET, default_output="text")
     except FilterError as exc:
-        error, filters = str(exc), Filters()
+        error, filters = str(exc), Filters(output_modalities=["text"])
     found = select(catalog.entries, filters)
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

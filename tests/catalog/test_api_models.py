@@ -65,7 +65,10 @@ def test_filters_by_supported_parameters_and_output_modalities(client) -> None:
     tools = _ids(client.get("/api/v1/models?supported_parameters=tools"))
     assert set(_ids(client.get("/api/v1/models?supported_parameters=tools,reasoning"))) < set(tools)
     assert client.get("/api/v1/models?output_modalities=image").json()["data"] == []
-    assert client.get("/api/v1/models?output_modalities=all").json()["total_count"] == 100
+    # "all" adds the 4 embedding models to the 100 chat ones.
+    assert client.get("/api/v1/models?output_modalities=all").json()["total_count"] == 104
+    embeddings = _ids(client.get("/api/v1/models?output_modalities=embeddings"))
+    assert "openai/text-embedding-3-small" in embeddings and len(embeddings) == 4
 
 
 def test_filters_by_price_context_author_provider_and_text(client) -> None:
