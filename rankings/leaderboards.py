@@ -1,8 +1,11 @@
 """What /rankings, the home page and model pages show, read from the snapshots only."""
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 
 from rankings.models import AppRanking, ModelApp, ModelDaily, ModelQuality, ModelRanking, Snapshot
@@ -70,12 +73,51 @@ def rankings_context(period: str, page_number: int) -> dict[str, Any]:
     }
 
 
-def weekly_tokens() -> dict[str, int]:
-    """Tokens per model over the last 7 days (the catalog's popularity order)."""
+def _weekly_tokens() -> dict[str, int]:
     return dict(ModelRanking.objects.filter(period="week").values_list("model", "tokens"))
 
 
+# The home page and model pages are served from the catalog without SQL; their rankings parts
+# come from the cache, under a version that each refresh_rankings run replaces. Before any
+# refresh has published a version there is nothing ranked to show.
+VERSION_KEY = "rankings:version"
+
+
+def publish_version() -> None:
+    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def _cached(
+    name: str, build: Callable[[], dict[str, Any]], empty: dict[str, Any]
+) -> dict[str, Any]:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        return empty
+    key = f"rankings:{version}:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, 24 * 3600)
+    return value
+
+
 def home_context() -> dict[str, Any]:
+    empty: dict[str, Any] = {"trending_usage": [], "top_apps": [], "synthetic": False}
+    return _cached("home", _home_context, empty)
+
+
+def model_context(model_id: str) -> dict[str, Any]:
+    empty: dict[str, Any] = {"usage_daily": None, "model_apps": [], "quality": [],
+                             "usage_synthetic": False}
+    return _cached(f"model:{model_id}", lambda: _model_context(model_id), empty)
+
+
+def weekly_tokens() -> dict[str, int]:
+    """Tokens per model over the last 7 days (the catalog's popularity order)."""
+    return _cached("weekly_tokens", _weekly_tokens, {})
+
+
+def _home_context() -> dict[str, Any]:
     """Trending models and top apps for the home page; empty lists on a fresh instance."""
     return {
         "trending_usage": (snapshot("trending") or [])[:6],
@@ -84,7 +126,7 @@ def home_context() -> dict[str, Any]:
     }
 
 
-def model_context(model_id: str) -> dict[str, Any]:
+def _model_context(model_id: str) -> dict[str, Any]:
     """A model page's usage chart, the apps using it and its quality panel."""
     daily = list(ModelDaily.objects.filter(model=model_id).order_by("day")
                  .values_list("day", "tokens")[:400])

@@ -279,4 +279,7 @@ def refresh_rankings(now: datetime | None = None) -> dict[str, float]:
             job()
         timings[name] = time.perf_counter() - started
     _save("refreshed", {"at": now.isoformat()}, now)
+    from rankings.leaderboards import publish_version
+
+    publish_version()
     return timings

@@ -11,7 +11,7 @@ from rankings.models import ModelRanking
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_home_without_usage_says_how_to_get_it(page, live_server) -> None:
+def test_home_without_usage_says_how_to_get_it(page, live_server, redis_client) -> None:
     call_command("load_catalog", verbosity=0)
     page.goto(live_server.url + "/")
     assert "No usage yet" in page.inner_text("#trending")
