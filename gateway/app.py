@@ -168,6 +168,8 @@ class Gateway:
                                              view or View())
             plan = routing.with_retries(plan, view)
             gen = self.completions.start(scope, caller, req)
+            if translator is not None:
+                gen.api_type = translator.api_type
             if self.limits is not None:
                 plan = await self.limits.admit(caller.account.user_id, gen.id, plan)
             if req.stream:

@@ -76,6 +76,8 @@ class Generation:
     cancelled: bool = False
     # True only while a stream is being relayed: a disconnect then cancels the relay.
     cancellable: bool = False
+    # Which API surface the client called: completions, messages, responses, embeddings.
+    api_type: str = "completions"
     # What the one settle will charge: set once the generation's usage is known.
     charge_nanos: int = 0
     # BYOK: the provider's list price of this generation, counted toward the free allowance.
@@ -240,7 +242,7 @@ class Completions:
             "endpoint_id": gen.endpoint.id,
             "provider": gen.endpoint.provider,
             "provider_name": gen.endpoint.provider_name,
-            "api_type": "completions",
+            "api_type": gen.api_type,
             "streamed": streamed,
             "cancelled": gen.cancelled,
             "status": status,

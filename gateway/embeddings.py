@@ -182,10 +182,10 @@ class Embeddings:
             assert endpoint is not None
             usage = Usage(prompt_tokens=tokens)
             charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging)
-            event = orjson.loads(engine.event(gen, usage, charged, streamed=False, finish="stop",
-                                              native=None, upstream_id=None))
-            event["api_type"] = "embeddings"
-            await engine.meter.settle(gen.hold, charged.nanos, gen.id, orjson.dumps(event))
+            gen.api_type = "embeddings"
+            event = engine.event(gen, usage, charged, streamed=False, finish="stop",
+                                 native=None, upstream_id=None)
+            await engine.meter.settle(gen.hold, charged.nanos, gen.id, event)
         finally:
             await engine.release(gen)
         body = orjson.dumps({

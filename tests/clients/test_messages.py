@@ -39,6 +39,7 @@ def test_any_catalog_model_answers_in_the_messages_shape(world: World, model: st
     assert event["tokens_completion"] == message.usage.output_tokens
     assert Decimal(event["cost"]) == Decimal(str(message.model_dump()["usage"]["cost"]))
     assert event["id"].endswith(message.id.removeprefix("msg_"))
+    assert event["api_type"] == "messages"
 
 
 @pytest.mark.parametrize("model", ONE_PER_FORMAT)

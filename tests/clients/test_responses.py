@@ -28,7 +28,7 @@ def test_string_input_with_instructions(world: World, model: str):
     usage = response.usage
     assert usage is not None and usage.total_tokens == usage.input_tokens + usage.output_tokens
     (event,) = world.events()
-    assert event["tokens_prompt"] == usage.input_tokens
+    assert event["tokens_prompt"] == usage.input_tokens and event["api_type"] == "responses"
     assert Decimal(event["cost"]) == Decimal(str(usage.model_dump()["cost"]))
 
 
