@@ -21,9 +21,8 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from gateway import byok, reasoning
+from gateway import byok, reasoning, routing
 from gateway import request as request_mod
-from gateway import routing
 from gateway.attribution import Attribution
 from gateway.attribution import from_scope as attribution_from
 from gateway.auth import Caller
