@@ -10,7 +10,8 @@ Keys (docs/gateway-state.md, "Live endpoint statistics"; names in `gateway.keys`
 helpers below):
 - `gw:epstats:{<id>}:m:<unix minute>` hash, 2 h: `n`, `fail`, `e:<kind>`, and histograms
   `t:<bin>` (time to first token), `l:<bin>` (latency), `p:<bin>` (throughput).
-- `gw:epstats:{<id>}:s:<unix second // 10>` hash, 2 min: `n`, `fail`, `t:`, `p:` (the last 30 seconds: health and recent figures).
+- `gw:epstats:{<id>}:s:<unix second // 10>` hash, 2 min: `n`, `fail`, `t:`, `p:`
+  (the last 30 seconds: health and recent figures).
 - `gw:epstats:{<id>}:d:<unix day>` hash, 32 days: `<hour>:n`, `<hour>:fail`, `<hour>:ttft`
   (sum of ms), `<hour>:ttft_n`: per-hour uptime and mean latency for pages and charts.
 - `gw:epstats:active` sorted set: endpoint id scored by the last time it was recorded.
