@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr,arg-type,index,attr-defined,var-annotated"
+# mypy: disable-error-code="call-arg,unused-ignore"
 """GET /api/v1/presets… and POST /presets/<slug>/chat/completions with the openrouter SDK."""
 
 import pytest

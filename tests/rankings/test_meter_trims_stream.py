@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr,arg-type,index,attr-defined,var-annotated"
+# mypy: disable-error-code="call-arg,unused-ignore"
 """The usage stream does not grow forever, and trimming never loses an event.
 
 Entries go only once every consumer group has acknowledged them. Trimming is approximate

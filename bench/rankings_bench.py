@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr,arg-type,index,attr-defined,var-annotated"
+# mypy: disable-error-code="call-arg,unused-ignore"
 """Rankings at two sizes, side by side: page and API server time (median of N requests),
 ingest rate in batches of 1,000 through the metering consumer's insert (with the rollup
 triggers and without), and refresh_rankings time. Prints a table.
@@ -5,7 +7,7 @@ triggers and without), and refresh_rankings time. Prints a table.
 Server time is measured in process through Django's test client (full middleware stack, no
 network), in a throwaway database, against the test Redis:
 
-    source bin/test-env && .venv/bin/python bench/rankings.py --sizes 100000,10000000
+    source bin/test-env && .venv/bin/python bench/rankings_bench.py --sizes 100000,10000000
 
 The issue's sizes are 100,000 and 10,000,000 generations over 90 days (300 models, 5,000
 apps, 2,000 accounts); loading 10M takes a long while, so smaller sizes are accepted.
