@@ -1,3 +1,5 @@
+import re
+
 """Server-rendered catalog pages: content, linkable filter URLs, 404s, and no SQL per request
 once the catalog is cached (no N+1 whatever the page shows)."""
 
@@ -35,8 +37,10 @@ def test_model_browser_explains_a_bad_filter(client) -> None:
 
 def test_model_browser_paginates(client) -> None:
     first = client.get("/models").content.decode()
-    assert "100 models" in first and "page 1 of 4" in first and "page=2" in first
-    assert "page 4 of 4" in client.get("/models?page=4").content.decode()
+    pages = re.search(r"page 1 of (\d+)", first)
+    assert pages and int(pages.group(1)) > 1 and "page=2" in first
+    last = pages.group(1)
+    assert f"page {last} of {last}" in client.get(f"/models?page={last}").content.decode()
 
 
 def test_model_page(client) -> None:
