@@ -1,7 +1,8 @@
-import re
 
 """Server-rendered catalog pages: content, linkable filter URLs, 404s, and no SQL per request
 once the catalog is cached (no N+1 whatever the page shows)."""
+
+import re
 
 import pytest
 
