@@ -65,12 +65,7 @@ def _inputs(value: Any) -> list[str | list[int]]:
 
 
 def parse(raw: bytes) -> tuple[EmbeddingRequest, ChatRequest]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise bad_request("Request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("Request body must be a JSON object")
+    body = request_mod.json_object(raw)
     inputs = _inputs(body.get("input"))
     dimensions = body.get("dimensions")
     if dimensions is not None and (not isinstance(dimensions, int) or

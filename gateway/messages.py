@@ -11,7 +11,8 @@ import orjson
 
 from gateway import reasoning
 from gateway.errors import bad_request
-from gateway.surface import JSON, Translator, parse_object, suffix
+from gateway.request import json_object
+from gateway.surface import JSON, Translator, suffix
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                 "content_filter": "refusal", "error": "end_turn"}
@@ -245,7 +246,7 @@ class MessagesTranslator(Translator):
         self.stop_reason: str | None = None
 
     def chat_request(self, raw: bytes) -> bytes:
-        self.body = parse_object(raw)
+        self.body = json_object(raw)
         return orjson.dumps(to_chat(self.body))
 
     def authorization(self, headers: dict[bytes, bytes]) -> str | None:

@@ -105,13 +105,19 @@ def _messages(messages: Any) -> tuple[int, int]:
     return chars, images
 
 
-def parse(raw: bytes, *, legacy: bool = False) -> ChatRequest:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or the 400 every surface gives for anything else."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise bad_request("Request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object")
+    return body
+
+
+def parse(raw: bytes, *, legacy: bool = False) -> ChatRequest:
+    body = json_object(raw)
     if legacy:
         prompt = body.get("prompt")
         if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):

@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 
 from gateway.errors import bad_request
-from gateway.surface import JSON, Translator, parse_object, suffix
+from gateway.request import json_object
+from gateway.surface import JSON, Translator, suffix
 
 PASSTHROUGH = ("model", "models", "provider", "plugins", "route", "session_id", "user",
                "stream", "temperature", "top_p", "top_k", "presence_penalty",
@@ -237,7 +238,7 @@ class ResponsesTranslator(Translator):
         self.finish: str | None = None
 
     def chat_request(self, raw: bytes) -> bytes:
-        self.body = parse_object(raw)
+        self.body = json_object(raw)
         return orjson.dumps(to_chat(self.body))
 
     def response(self, status: str, usage: JSON | None = None) -> JSON:

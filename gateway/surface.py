@@ -109,18 +109,6 @@ class Translator:
         return bytes(out)
 
 
-def parse_object(raw: bytes) -> JSON:
-    from gateway.errors import bad_request
-
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise bad_request("Request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("Request body must be a JSON object")
-    return body
-
-
 def suffix(generation_id: str) -> str:
     """The random part of a generation id, for surface ids (`msg_…`, `resp_…`)."""
     return generation_id.rsplit("-", 1)[-1]
