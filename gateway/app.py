@@ -46,6 +46,23 @@ ROUTES = {
 }
 
 
+
+def answer_for(exc: Exception, scope: Scope) -> GatewayError | None:
+    """The error a client hears for what a request path raised; None when the client left.
+
+    Called from an `except` block, so an unexpected error is logged with its traceback.
+    """
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, ClientGone):
+        return None
+    if isinstance(exc, RedisUnavailable):
+        # Redis is down or stalled: fail closed, fast, and say when to come back.
+        return state_unavailable()
+    # Logged without the body or the key: prompts and keys never reach the logs.
+    log.exception("unexpected error on %s", scope["path"])
+    return GatewayError(500, "Internal server error", {"error_type": "server"})
+
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -180,21 +197,10 @@ class Gateway:
             if convo is not None and self.sticky is not None:
                 await self.sticky.remember(caller.account.user_id, convo[0], convo[1],
                                            gen.model, gen.endpoint, gen.cached_tokens)
-        except GatewayError as err:
-            if not started:
+        except Exception as exc:
+            err = answer_for(exc, scope)
+            if err is not None and not started:
                 await send_error(send, err)
-        except ClientGone:
-            return
-        except RedisUnavailable:
-            # Redis is down or stalled: fail closed, fast, and say when to come back.
-            if not started:
-                await send_error(send, state_unavailable())
-        except Exception:
-            # Logged without the body or the key: prompts and keys never reach the logs.
-            log.exception("unexpected error on %s", scope["path"])
-            if not started:
-                await send_error(send, GatewayError(500, "Internal server error",
-                                                    {"error_type": "server"}))
 
     async def embed(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.redis is not None and self.completions is not None, "not started"
@@ -205,16 +211,10 @@ class Gateway:
             body, gen_id = await Embeddings(self.completions).create(
                 scope, caller, raw, snapshot, self.rng)
             await send_bytes(send, 200, body, [(b"x-generation-id", gen_id.encode())])
-        except GatewayError as err:
-            await send_error(send, err)
-        except ClientGone:
-            return
-        except RedisUnavailable:
-            await send_error(send, state_unavailable())
-        except Exception:
-            log.exception("unexpected error on %s", scope["path"])
-            await send_error(send, GatewayError(500, "Internal server error",
-                                                {"error_type": "server"}))
+        except Exception as exc:
+            err = answer_for(exc, scope)
+            if err is not None:
+                await send_error(send, err)
 
     async def healthz(self, send: Send) -> None:
         try:
