@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from gateway.app import Gateway
 from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     World,
     default_models,
@@ -15,10 +14,10 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     publish_account,
     publish_catalog,
     publish_key,
+    running_world,
     sim,
     simulator,
 )
-from tests.servers import serve_asgi
 
 CODER = "qwen/qwen-2.5-coder-32b-instruct"
 FLASH_LITE = "google/gemini-2.5-flash-lite"
@@ -32,8 +31,5 @@ def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
     models[FLASH_LITE] = model(FLASH_LITE, endpoint(sim, 21, "google-ai-studio", "gemini",
                                                     "gemini-2.5-flash-lite", "0.0000001",
                                                     "0.0000004"))
-    publish_catalog(redis_client, models)
-    publish_account(redis_client)
-    key = publish_key(redis_client)
-    with serve_asgi(Gateway(gateway_settings())) as url:
-        yield World(url, sim, redis_client, key)
+    with running_world(redis_client, sim, models) as w:
+        yield w

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from gateway.app import Gateway
 from tests.gateway.conftest import (  # noqa: F401  (fixtures used by this folder's tests)
     PARAMS,
     World,
@@ -21,10 +20,10 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures used by this folde
     publish_account,
     publish_catalog,
     publish_key,
+    running_world,
     sim,
     simulator,
 )
-from tests.servers import serve_asgi
 
 REASONING_PARAMS = [*PARAMS, "reasoning", "include_reasoning", "parallel_tool_calls"]
 CLAUDE = "anthropic/claude-sonnet-4"
@@ -82,9 +81,6 @@ def reasoning_models(sim_url: str) -> dict[str, Any]:
 @pytest.fixture
 def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
     """A running gateway with the default and the reasoning models, $10 and one key."""
-    publish_catalog(redis_client, {**default_models(sim), **reasoning_models(sim),
-                                   **embedding_models(sim)})
-    publish_account(redis_client)
-    key = publish_key(redis_client)
-    with serve_asgi(Gateway(gateway_settings())) as url:
-        yield World(url, sim, redis_client, key)
+    models = {**default_models(sim), **reasoning_models(sim), **embedding_models(sim)}
+    with running_world(redis_client, sim, models) as w:
+        yield w

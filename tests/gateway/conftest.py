@@ -7,6 +7,7 @@ Django side will: the catalog snapshot, an API key and its account.
 import hashlib
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,7 +170,15 @@ def gateway_options() -> dict[str, Any]:
 def world(redis_client: Any, sim: str, gateway_options: dict[str, Any]
           ) -> Iterator[World]:
     """A running gateway, the default catalog, and an account with $10 and one key."""
-    publish_catalog(redis_client, default_models(sim))
+    with running_world(redis_client, sim, default_models(sim), **gateway_options) as w:
+        yield w
+
+
+@contextmanager
+def running_world(redis_client: Any, sim: str, models: dict[str, Any],
+                  **gateway_options: Any) -> Iterator[World]:
+    """A gateway over `models`, an account with $10 and one key: each folder's `world`."""
+    publish_catalog(redis_client, models)
     publish_account(redis_client)
     key = publish_key(redis_client)
     with serve_asgi(Gateway(gateway_settings(**gateway_options))) as url:

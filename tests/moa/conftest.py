@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from gateway.app import Gateway
 from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     World,
     default_models,
@@ -16,10 +15,10 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     publish_account,
     publish_catalog,
     publish_key,
+    running_world,
     sim,
     simulator,
 )
-from tests.servers import serve_asgi
 
 LLAMA = "meta-llama/llama-3.3-70b-instruct"
 QWEN = "qwen/qwen-2.5-72b-instruct"
@@ -58,8 +57,5 @@ def gateway_options() -> dict[str, Any]:
 @pytest.fixture
 def world(redis_client: Any, sim: str, gateway_options: dict[str, Any]  # noqa: F811
           ) -> Iterator[World]:
-    publish_catalog(redis_client, mixture_models(sim))
-    publish_account(redis_client)
-    key = publish_key(redis_client)
-    with serve_asgi(Gateway(gateway_settings(**gateway_options))) as url:
-        yield World(url, sim, redis_client, key)
+    with running_world(redis_client, sim, mixture_models(sim), **gateway_options) as w:
+        yield w
