@@ -15,6 +15,19 @@ from billing import fees, local_stripe, stripe_api
 from billing.models import Purchase
 
 
+def purchase_once(user_id: int, quote: fees.Quote, key: str,
+                  source: str = Purchase.Source.CHECKOUT) -> Purchase:
+    """The purchase made under `key`: created by the first caller, found by every later one."""
+    try:
+        with transaction.atomic():
+            return Purchase.objects.create(
+                user_id=user_id, source=source, credits=quote.credits, fee=quote.fee,
+                total=quote.total, idempotency_key=key,
+            )
+    except IntegrityError:
+        return Purchase.objects.get(idempotency_key=key)
+
+
 def new_form_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -28,17 +41,7 @@ def start_purchase(
     """
     quote = fees.quote(credits)
     key = f"checkout:{user.pk}:{token}"
-    try:
-        with transaction.atomic():
-            purchase = Purchase.objects.create(
-                user_id=user.pk,
-                credits=quote.credits,
-                fee=quote.fee,
-                total=quote.total,
-                idempotency_key=key,
-            )
-    except IntegrityError:
-        purchase = Purchase.objects.get(idempotency_key=key)
+    purchase = purchase_once(int(user.pk), quote, key)
     if purchase.checkout_url:
         return purchase
     # Stripe's idempotency key is the purchase's, so a racing second click gets the same session.

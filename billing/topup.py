@@ -15,10 +15,11 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from billing import fees, ledger, stripe_api, webhooks
+from billing.checkout import purchase_once
 from billing.models import BillingProfile, LedgerEntry, Purchase
 
 log = logging.getLogger(__name__)
@@ -54,18 +55,7 @@ def maybe_top_up(user_id: int) -> Purchase | None:
     except fees.AmountError as error:
         _failed(profile, str(error))
         return None
-    try:
-        with transaction.atomic():
-            purchase = Purchase.objects.create(
-                user_id=user_id,
-                source=Purchase.Source.AUTO_TOPUP,
-                credits=quote.credits,
-                fee=quote.fee,
-                total=quote.total,
-                idempotency_key=key,
-            )
-    except IntegrityError:
-        purchase = Purchase.objects.get(idempotency_key=key)
+    purchase = purchase_once(user_id, quote, key, Purchase.Source.AUTO_TOPUP)
     return _charge(purchase.pk, profile)
 
 
