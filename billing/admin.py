@@ -9,18 +9,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+# The ledger's admin (ledger rows, balances) lives beside its rules; importing it registers it.
+from billing.ledger_admin import ReadOnly
 from billing.models import BillingProfile, ProviderKey, Purchase, Reversal, StripeEvent
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReversalInline(admin.TabularInline):
@@ -92,6 +83,3 @@ class ProviderKeyAdmin(admin.ModelAdmin):
     exclude = ["secret"]
     readonly_fields = ["label", "rejected_at", "deleted_at"]
 
-
-# The ledger's admin lives beside its rules.
-from billing import ledger_admin  # noqa: E402, F401

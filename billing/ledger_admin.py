@@ -12,6 +12,19 @@ from billing import ledger
 from billing.models import Balance, LedgerEntry
 
 
+class ReadOnly(admin.ModelAdmin):
+    """Money records are read, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class NewMovementForm(forms.ModelForm):
     kind = forms.ChoiceField(
         choices=[
@@ -69,7 +82,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Balance)
-class BalanceAdmin(admin.ModelAdmin):
+class BalanceAdmin(ReadOnly):
     list_display = [
         "user",
         "credits",
@@ -81,12 +94,3 @@ class BalanceAdmin(admin.ModelAdmin):
     ]
     search_fields = ["user__email"]
     list_select_related = ["user"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
