@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import ProviderKey
+from config import gateway_state
 from config.redis import get_redis
 
 FILTERS = ("allowed_models", "allowed_api_key_hashes", "allowed_user_ids")
@@ -53,9 +54,7 @@ def mask(secret: str) -> str:
 
 def redis_key(user_id: int) -> str:
     """The account's provider keys for the gateway, in the account's shard."""
-    from config import gateway_state
-
-    return f"gw:{{s{gateway_state.shard_of(user_id)}}}:byok:{int(user_id)}"
+    return gateway_state.byok(user_id)
 
 
 def live_keys(user_id: int) -> Any:
@@ -139,16 +138,12 @@ def reencrypt_all() -> int:
     return done
 
 
-# Where the gateway reports keys their provider refused: members "<user id>:<key id>".
-REJECTED = "gw:byok:rejected"
-
-
 def mark_rejected() -> int:
     """Beat: mark the keys the gateway reported as refused (shown on the provider keys page)
     and republish their accounts without them; returns how many were marked."""
     redis = get_redis()
     marked = 0
-    while member := redis.spop(REJECTED):
+    while member := redis.spop(gateway_state.BYOK_REJECTED):
         user_id, _, key_id = (
             member.decode() if isinstance(member, bytes) else str(member)
         ).partition(":")

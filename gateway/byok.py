@@ -27,18 +27,12 @@ if TYPE_CHECKING:
     from gateway.catalog import Endpoint
     from gateway.redis_client import Redis
 
-REJECTED = "gw:byok:rejected"
 # Must match config/settings/base.py (development only; set the variable anywhere else).
 _DEV_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ieW9rLWtleS0wMDAwMDA="
 
 
-def keys_key(user_id: int | str) -> str:
-    return f"gw:{{s{names.shard_of(user_id)}}}:byok:{int(user_id)}"
-
-
-def usage_key(user_id: int | str) -> str:
-    """The account's BYOK list-price usage per month (field m:YYYY-MM, nano-dollars)."""
-    return f"gw:{{s{names.shard_of(user_id)}}}:byokusage:{int(user_id)}"
+keys_key = names.byok
+usage_key = names.byok_usage
 
 
 def month_field() -> str:
@@ -121,7 +115,7 @@ def rejected(status: int) -> bool:
 
 
 async def report_rejected(redis: "Redis", user_id: str, key: ProviderKey) -> None:
-    await redis.execute("SADD", REJECTED, f"{user_id}:{key.id}")
+    await redis.execute("SADD", names.BYOK_REJECTED, f"{user_id}:{key.id}")
 
 
 def fee_share() -> Decimal:

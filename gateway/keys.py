@@ -1,5 +1,7 @@
-"""Every Redis key name the gateway uses (docs/gateway-state.md); config/gateway_state.py is
-the Django side's twin and a test checks that both spell the same names.
+"""Every Redis key name the gateway and the Django side share (docs/gateway-state.md).
+
+The Django side reads these names through config/gateway_state.py, which re-exports this
+module: it imports nothing from Django, so both sides spell every name from one place.
 
 State that one Lua script touches together lives in one hash slot, so a Redis Cluster can
 carry it: an account's hash, its keys' usage, its holds, its generation records and its usage
@@ -14,6 +16,7 @@ CATALOG = "gw:catalog"
 # Hash-tagged with the catalog's own name: the publishing script touches both, so on a Redis
 # Cluster they must share its slot.
 CATALOG_SEQ = "gw:{gw:catalog}:seq"
+KEY_PREFIX = "gw:key:"
 # Set by a full publish of the Django side's state: without it, a missing key record may mean
 # "Redis lost its data" rather than "no such key".
 READY = "gw:ready"
@@ -28,7 +31,7 @@ def _tag(user_id: int | str) -> str:
 
 
 def key(key_hash: str) -> str:
-    return f"gw:key:{key_hash}"
+    return KEY_PREFIX + key_hash
 
 
 def account(user_id: int | str) -> str:
@@ -82,6 +85,20 @@ def sticky(user_id: int | str, conversation: str) -> str:
     (gateway/sticky.py)."""
     return f"{_tag(user_id)}:sticky:{int(user_id)}:{conversation}"
 
+
+def byok(user_id: int | str) -> str:
+    """An account's own provider keys, encrypted (billing/byok.py publishes, gateway/byok.py
+    decrypts)."""
+    return f"{_tag(user_id)}:byok:{int(user_id)}"
+
+
+def byok_usage(user_id: int | str) -> str:
+    """An account's BYOK list-price usage per month (field m:YYYY-MM, nano-dollars)."""
+    return f"{_tag(user_id)}:byokusage:{int(user_id)}"
+
+
+# Provider keys the gateway saw refused (`<user id>:<key id>`), for the Django side to mark.
+BYOK_REJECTED = "gw:byok:rejected"
 
 # First sightings of a provider's finish reasons and error types (gateway/sightings.py), hash
 # field `<provider>|<kind>|<value>`; read by marketplace/sightings.py.
