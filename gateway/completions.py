@@ -21,8 +21,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from gateway import byok, reasoning, routing
-from gateway import request as request_mod
+from gateway import byok, reasoning
 from gateway.attribution import Attribution
 from gateway.attribution import from_scope as attribution_from
 from gateway.auth import Caller
@@ -198,9 +197,6 @@ class Completions:
         if gen.byok_listed_nanos:
             await byok.count_usage(
                 self.meter.redis, gen.caller.account.user_id, gen.byok_listed_nanos)
-
-    async def release(self, gen: Generation) -> None:
-        await self.settle(gen)
 
     def attempted(self, gen: Generation, endpoint: Endpoint, status: int, began: float) -> None:
         """Record one attempt's outcome on the generation and in the live statistics."""
@@ -617,8 +613,4 @@ class Opened:
             pass
 
 
-def parse_request(raw: bytes, legacy: bool) -> ChatRequest:
-    return request_mod.parse(raw, legacy=legacy)
-
-
-__all__ = ["Completions", "Generation", "parse_request", "routing"]
+__all__ = ["Completions", "Generation"]

@@ -182,7 +182,7 @@ class Embeddings:
                                  native=None, upstream_id=None)
             await engine.meter.settle(gen.hold, charged.nanos, gen.id, event)
         finally:
-            await engine.release(gen)
+            await engine.settle(gen)
         body = orjson.dumps({
             "id": "embd-" + gen.id.removeprefix("gen-"), "object": "list",
             "model": gen.model_name, "provider": endpoint.provider_name,
