@@ -69,3 +69,19 @@ def serve_edge(web_url: str, gateway_url: str, run_dir: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def serve_router(web_url: str, run_dir: Path) -> Iterator[str]:
+    """One public origin as `make run` serves it: a gateway on the test Redis behind the real
+    edge, which sends completions to it and everything else to the web app at `web_url`."""
+    from django.conf import settings
+
+    from gateway.app import Gateway
+    from gateway.config import Settings
+
+    with (
+        serve_asgi(Gateway(Settings(redis_url=settings.REDIS_URL))) as gateway_url,
+        serve_edge(web_url, gateway_url, run_dir) as url,
+    ):
+        yield url

@@ -13,15 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
-from django.conf import settings as django_settings
 
 from accounts.models import ApiKey
 from accounts.usage import usage_of
-from gateway.app import Gateway
-from gateway.config import Settings
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 from simulator.testing import recent_requests, reset, run_simulator
-from tests.servers import free_port, serve_asgi, serve_edge
+from tests.servers import free_port, serve_router
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oauth_app" / "app.py"
@@ -58,11 +55,7 @@ def catalog(settings, simulator: str, redis_client) -> str:
 def router(live_server, catalog: str, tmp_path: Path) -> Iterator[str]:
     """One origin, as `make run` serves it: the edge routes completions to the gateway and
     everything else (/auth, /api/v1/auth/keys, /api/v1/key, sign-in) to Django."""
-    gateway = Gateway(Settings(redis_url=django_settings.REDIS_URL))
-    with (
-        serve_asgi(gateway) as gateway_url,
-        serve_edge(live_server.url, gateway_url, tmp_path / "run") as url,
-    ):
+    with serve_router(live_server.url, tmp_path / "run") as url:
         yield url
 
 

@@ -11,18 +11,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import call_command
 from openrouter import OpenRouter
 
 from billing import ledger
 from billing.models import Purchase, StripeEvent
-from gateway.app import Gateway
-from gateway.config import Settings
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 from simulator.testing import reset, run_simulator
-from tests.servers import serve_asgi, serve_edge
+from tests.servers import serve_router
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EMAIL = "grace@example.com"
@@ -41,11 +38,7 @@ def router(live_server, settings, simulator: str, redis_client, tmp_path: Path) 
     reset(simulator)
     settings.SIMULATOR_URL = simulator
     load_catalog_file(DEFAULT_CATALOG)
-    gateway = Gateway(Settings(redis_url=django_settings.REDIS_URL))
-    with (
-        serve_asgi(gateway) as gateway_url,
-        serve_edge(live_server.url, gateway_url, tmp_path / "run") as url,
-    ):
+    with serve_router(live_server.url, tmp_path / "run") as url:
         yield url
 
 

@@ -8,14 +8,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 
-from gateway.app import Gateway
-from gateway.config import Settings
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 from simulator.testing import reset, run_simulator
-from tests.servers import serve_asgi, serve_edge
+from tests.servers import serve_router
 
 PASSWORD = "a long pass phrase 42"
 PAID = "openai/gpt-4o-mini"
@@ -41,11 +38,7 @@ def catalog(settings: Any, simulator: str, redis_client: Any) -> str:
 @pytest.fixture
 def router(live_server: Any, catalog: str, tmp_path: Path) -> Iterator[str]:
     """One public origin: completions go to the gateway, everything else to Django."""
-    gateway = Gateway(Settings(redis_url=django_settings.REDIS_URL))
-    with (
-        serve_asgi(gateway) as gateway_url,
-        serve_edge(live_server.url, gateway_url, tmp_path / "run") as url,
-    ):
+    with serve_router(live_server.url, tmp_path / "run") as url:
         yield url
 
 
