@@ -340,3 +340,58 @@ class SyntheticData(models.Model):
 
     def __str__(self) -> str:
         return f"synthetic demo data ({self.generations} generations)"
+
+
+# --- prompt categories and app icons: written by Celery jobs (categories.py, favicons.py) ----
+
+
+class PromptCategory(models.Model):
+    """The classifier's category of one logged prompt: only the category, never the text."""
+
+    generation_id = models.CharField(primary_key=True, max_length=100)
+    model = models.TextField()
+    category = models.TextField()
+    day = models.DateField()  # the generation's UTC day
+    tokens = models.BigIntegerField()  # prompt + completion, as rankings count them
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="promptcategory_day")]
+
+
+class CategoryDaily(models.Model):
+    """Classified generations per UTC day, model and category: what pages and APIs read."""
+
+    day = models.DateField()
+    model = models.TextField()
+    category = models.TextField()
+    requests = models.BigIntegerField()
+    tokens = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "model", "category"],
+                                               name="categorydaily_key")]
+        indexes = [models.Index(fields=["model", "day"], name="categorydaily_model_day")]
+
+
+class ContextBucketDaily(models.Model):
+    """Tokens per UTC day, model and prompt-size bucket ("1K" … "10M"), for rankings-daily."""
+
+    day = models.DateField()
+    model = models.TextField()
+    bucket = models.CharField(max_length=4)
+    tokens = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "model", "bucket"],
+                                               name="contextbucketdaily_key")]
+
+
+class AppIcon(models.Model):
+    """An app's favicon as fetched from its site; `content` is empty when the fetch failed."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, primary_key=True,
+                               related_name="icon")
+    content = models.BinaryField(default=b"")
+    content_type = models.CharField(max_length=40, blank=True)
+    error = models.TextField(blank=True)  # why the last fetch gave nothing
+    fetched_at = models.DateTimeField()
