@@ -12,8 +12,8 @@ from accounts.permissions import HasApiKey, request_key
 from config import gateway_state
 from config.api_errors import ApiError
 from config.redis import get_redis
-from rankings.metering import MalformedEvent, parse_raw
 from rankings.models import Generation
+from usage.metering import MalformedEvent, parse_raw
 
 MAX_ID_LENGTH = Generation._meta.get_field("id").max_length or 100
 

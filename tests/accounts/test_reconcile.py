@@ -11,9 +11,9 @@ from django.core.management import call_command
 from accounts import reconcile
 from billing.ledger import balance, record_usage
 from config import gateway_state
-from rankings.metering import Consumer, store_batch
 from tests.accounts.conftest import row
 from tests.rankings.conftest import usage_event
+from usage.metering import Consumer, store_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

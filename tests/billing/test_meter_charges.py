@@ -8,9 +8,9 @@ from django.contrib.auth.models import User
 
 from billing.ledger import balance
 from billing.models import LedgerEntry
-from rankings.metering import store_batch
 from rankings.models import Generation
 from tests.rankings.conftest import usage_event
+from usage.metering import store_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

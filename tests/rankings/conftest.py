@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from config import gateway_state
-from rankings.metering import GROUP, STREAMS, Consumer
+from usage.metering import GROUP, STREAMS, Consumer
 
 _ids = itertools.count(1)
 

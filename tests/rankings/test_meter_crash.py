@@ -15,9 +15,9 @@ import redis
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
-from rankings.metering import STREAMS
 from rankings.models import Generation
 from tests.rankings.conftest import pending, usage_event
+from usage.metering import STREAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 

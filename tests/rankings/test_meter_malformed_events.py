@@ -56,7 +56,7 @@ def test_a_dead_letter_is_recorded_once_when_redelivered(ada: User, meter, redis
 def test_an_entry_trimmed_from_the_stream_while_pending_does_not_block(
     ada: User, publish, meter, redis_client
 ) -> None:
-    from rankings.metering import Consumer
+    from usage.metering import Consumer
 
     lost = publish(usage_event(ada.pk))
     kept = publish(usage_event(ada.pk))

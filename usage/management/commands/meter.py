@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from config.redis import get_redis
-from rankings.metering import Consumer, default_consumer_name
+from usage.metering import Consumer, default_consumer_name
 
-logger = logging.getLogger("rankings.metering")
+logger = logging.getLogger("usage.metering")
 
 
 class Command(BaseCommand):
