@@ -10,6 +10,7 @@ urlpatterns = [
         "credits/purchases/<int:purchase_id>/status", views.purchase_status, name="purchase_status"
     ),
     path("credits/receipts/<int:purchase_id>", views.receipt, name="receipt"),
+    path("credits/receipts/<int:purchase_id>.pdf", views.receipt_pdf, name="receipt_pdf"),
     path("credits/auto-top-up", views.auto_topup, name="auto_topup"),
     path("credits/low-balance", views.low_balance, name="low_balance"),
     path("credits/card", views.save_card, name="save_card"),

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing import checkout, fees, history, ledger, stripe_api, webhooks
+from billing import checkout, fees, history, ledger, receipts, stripe_api, webhooks
 from billing.forms import AutoTopUpForm, BuyForm, LocalCardForm, LowBalanceForm
 from billing.models import BillingProfile, Purchase
 
@@ -108,17 +108,33 @@ def purchase_status(request: HttpRequest, purchase_id: int) -> JsonResponse:
     return JsonResponse({"status": purchase.status, "balance": f"{available:,.2f}"})
 
 
+def _paid_purchase(request: HttpRequest, purchase_id: int) -> Purchase:
+    """The caller's own paid purchase; anyone else's is a 404, as if it did not exist."""
+    return get_object_or_404(
+        Purchase.objects.select_related("user"),
+        pk=purchase_id, user_id=_uid(request), status=Purchase.Status.PAID,
+    )
+
+
 @login_required
 @require_GET
 def receipt(request: HttpRequest, purchase_id: int) -> HttpResponse:
-    purchase = get_object_or_404(
-        Purchase, pk=purchase_id, user_id=_uid(request), status=Purchase.Status.PAID
-    )
+    purchase = _paid_purchase(request, purchase_id)
     return render(
         request,
         "billing/receipt.html",
         {"purchase": purchase, "lines": checkout.receipt_lines(purchase)},
     )
+
+
+@login_required
+@require_GET
+def receipt_pdf(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    purchase = _paid_purchase(request, purchase_id)
+    response = HttpResponse(receipts.receipt_pdf(purchase), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{receipts.receipt_filename(purchase)}"')
+    return response
 
 
 @login_required
