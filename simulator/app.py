@@ -236,6 +236,9 @@ class Simulator:
             text_before_tool=fmt.text_before_tool,
             degraded=bool(knobs.degraded_rate)
             and self.store.dice(req.provider).random() < knobs.degraded_rate,
+            malformed=self.store.dice(req.provider).choice(knobs.malformed_json_kinds)
+            if knobs.malformed_json_rate and parsed.conv.json_schema is not None
+            and self.store.dice(req.provider).random() < knobs.malformed_json_rate else None,
         )
         caching = parsed.options.get("cache")
         if isinstance(caching, CacheRequest):

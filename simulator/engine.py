@@ -203,9 +203,11 @@ def plan(
     length: tuple[int, int],
     text_before_tool: bool = False,
     degraded: bool = False,
+    malformed: str | None = None,
 ) -> Plan:
     """`degraded` (the provider's `degraded_rate` dice): wrong sums, JSON cut short, tool-call
-    arguments that are not JSON."""
+    arguments that are not JSON. `malformed` (the `malformed_json_rate` dice): JSON output
+    spoilt in that way (see `malform`)."""
     rng = random.Random(seed_from(provider, model, conv.fingerprint()))
     segments: list[Segment] = []
     last_text = " ".join(conv.messages[-1].texts) if conv.messages else ""
@@ -243,6 +245,8 @@ def plan(
         }
         value = schema_gen.generate(target, rng)
         encoded = orjson.dumps(value).decode()
+        if malformed:
+            encoded = malform(encoded, malformed)
         segments.append(Segment("text", split_tokens(encoded[:-1] if degraded else encoded)))
         natural = "stop"
     elif (question := SUM_RE.search(last_text)) is not None:
@@ -254,6 +258,21 @@ def plan(
         natural = "stop"
 
     return _limit(segments, natural, conv, conv.prompt_tokens())
+
+
+def malform(encoded: str, kind: str) -> str:
+    """JSON spoilt the ways models spoil it; the finish reason stays `stop` (a model that
+    stopped early, not one cut by max_tokens)."""
+    if kind == "truncated":
+        return encoded[: max(2, len(encoded) * 2 // 3)]
+    if kind == "trailing_text":
+        return encoded + "\n\nI hope this helps! Let me know if you need anything else."
+    if kind == "code_fence":
+        return "Here is the JSON you asked for:\n```json\n" + encoded + "\n```"
+    if kind == "single_quotes":
+        # Generated strings hold no quotes of their own, so swapping them is Python's repr.
+        return encoded.replace('"', "'")
+    return encoded
 
 
 def _limit(segments: list[Segment], natural: Finish, conv: Conversation, prompt: int) -> Plan:

@@ -26,6 +26,9 @@ class KnobError(ValueError):
     pass
 
 
+MALFORMED_KINDS = ("truncated", "trailing_text", "code_fence", "single_quotes")
+
+
 @dataclass
 class Knobs:
     # [min, max] milliseconds before the first token; a single number means fixed.
@@ -51,6 +54,12 @@ class Knobs:
     # Probability that an answer is degraded (quality screening): a known-answer question is
     # answered wrong, JSON output is cut short, tool-call arguments are malformed JSON.
     degraded_rate: float = 0.0
+    # Probability that an answer to a JSON-output request (response_format json_object or
+    # json_schema) comes back malformed, in one of `malformed_json_kinds` drawn at random:
+    # truncated, trailing_text (prose after it), code_fence (in a markdown fence),
+    # single_quotes (Python-style quoting).
+    malformed_json_rate: float = 0.0
+    malformed_json_kinds: list[str] = field(default_factory=lambda: list(MALFORMED_KINDS))
     # Seeds the fault dice (not the text: that is seeded by the request itself).
     seed: int = 0
     # When set, requests must carry this key the way the real API expects it.
@@ -98,7 +107,8 @@ def _coerce(name: str, value: Any) -> Any:
         if nums[0] < 0 or nums[1] < nums[0]:
             raise bad("0 <= min <= max")
         return [int(n) for n in nums] if name == "completion_tokens" else nums
-    if name in {"error_rate", "rate_limit_rate", "midstream_failure_rate", "degraded_rate"}:
+    if name in {"error_rate", "rate_limit_rate", "midstream_failure_rate", "degraded_rate",
+                "malformed_json_rate"}:
         rate = number(value)
         if not 0 <= rate <= 1:
             raise bad("a probability between 0 and 1")
@@ -128,6 +138,12 @@ def _coerce(name: str, value: Any) -> Any:
             isinstance(s, int) and 500 <= s <= 599 for s in value
         ):
             raise bad("a list of 5xx status codes")
+        return list(value)
+    if name == "malformed_json_kinds":
+        if not isinstance(value, list) or not value or not all(
+            k in MALFORMED_KINDS for k in value
+        ):
+            raise bad(f"a non-empty list of {', '.join(MALFORMED_KINDS)}")
         return list(value)
     if name == "api_key":
         if value is not None and not isinstance(value, str):
