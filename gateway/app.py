@@ -4,7 +4,7 @@ import asyncio
 import logging
 import random
 
-from gateway import auto_router, mixtures, routing, sticky
+from gateway import auto_router, mixtures, plugins, routing, sticky
 from gateway import request as request_mod
 from gateway.auth import Authenticator
 from gateway.catalog import Catalog
@@ -165,6 +165,7 @@ class Gateway:
             caller = await self.auth.authenticate(self.redis, authorization)
             raw = await self.presets.apply(raw, self.redis, caller.account.user_id)
             req = request_mod.parse(raw, legacy=legacy)
+            pipeline = plugins.pipeline_for(req)  # None without plugins: the fast path
             snapshot = await self.catalog.refresh(self.redis)
             auto_router.route(snapshot, req)
             view = self.stats.current() if self.stats is not None else None
@@ -187,6 +188,9 @@ class Gateway:
             gen = self.completions.start(scope, caller, req)
             if translator is not None:
                 gen.api_type = translator.api_type
+            if pipeline is not None:
+                pipeline.bind(self.completions.session, self.redis)
+                gen.pipeline = pipeline
             if self.limits is not None:
                 plan = await self.limits.admit(caller.account.user_id, gen.id, plan)
             if req.stream:

@@ -28,6 +28,7 @@ from gateway.auth import Caller
 from gateway.catalog import Endpoint, Model
 from gateway.errors import GatewayError
 from gateway.metering import Hold, Meter
+from gateway.plugins import Pipeline
 from gateway.pricing import Cost, Usage, cost, max_cost_nanos
 from gateway.providers import ADAPTERS
 from gateway.providers.base import DecoderState, StreamDecoder
@@ -86,6 +87,13 @@ class Generation:
     refusal: GatewayError | None = None
     # Prompt tokens the serving endpoint read from its cache (cache-aware stickiness).
     cached_tokens: int = 0
+    # The request's plugins (gateway/plugins), None when it uses none.
+    pipeline: Pipeline | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body for the current attempt: as the plugins rewrote it, else the client's."""
+        return self.req.body if self.pipeline is None else self.pipeline.ctx.body
 
     @property
     def model_name(self) -> str:
@@ -170,7 +178,11 @@ class Completions:
         """Hold this endpoint's maximum cost; False (skip it) if a fallback can't afford it."""
         budget = max_tokens_for(gen.req, endpoint)
         bound = gen.req.prompt_bound or gen.req.prompt_tokens
-        target = max_cost_nanos(endpoint, bound, budget, gen.req.images)
+        extra_nanos = 0
+        if gen.pipeline is not None:
+            extra_bytes, extra_nanos = gen.pipeline.bounds()
+            bound += extra_bytes
+        target = max_cost_nanos(endpoint, bound, budget, gen.req.images) + extra_nanos
         prices = endpoint.pricing.for_prompt(bound)
         try:
             await self.meter.reserve(
@@ -227,7 +239,7 @@ class Completions:
                                cancelled=gen.cancelled)
             self.stats.sightings.note(gen.endpoint.provider, "finish_reason", native,
                                       gen.endpoint.model_id)
-        return orjson.dumps({
+        record = {
             "id": gen.id,
             "user_id": int(gen.caller.account.user_id)
             if gen.caller.account.user_id.isdigit() else gen.caller.account.user_id,
@@ -264,7 +276,10 @@ class Completions:
             "service_tier": tier,
             "provider_responses": gen.attempts,
             "created_at": time.time(),
-        })
+        }
+        if gen.pipeline is not None:
+            record.update(gen.pipeline.event_fields())
+        return orjson.dumps(record)
 
     # -- non-streaming -------------------------------------------------------------------
 
@@ -292,6 +307,8 @@ class Completions:
                 began = time.perf_counter()
                 try:
                     async with asyncio.timeout(timeout):
+                        if gen.pipeline is not None:
+                            await gen.pipeline.before(model, endpoint)
                         result = await attempt(gen, endpoint)
                 except TIMEOUTS:
                     last = UpstreamError(504, f"{endpoint.provider_name}: no first token in "
@@ -318,7 +335,7 @@ class Completions:
 
     async def _call(self, gen: Generation, endpoint: Endpoint) -> dict[str, Any]:
         adapter = ADAPTERS[endpoint.api_format]
-        out = adapter.build(gen.req.body, endpoint, stream=False,
+        out = adapter.build(gen.body, endpoint, stream=False,
                             max_tokens=max_tokens_for(gen.req, endpoint),
                             api_key=api_key(endpoint))
         try:
@@ -356,6 +373,9 @@ class Completions:
             usage = Usage(gen.req.prompt_tokens, estimate_tokens(text))
         charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
                        byok_used_nanos=gen.caller.byok_month_nanos)
+        if gen.pipeline is not None:
+            gen.pipeline.at_end(message)
+            charged = gen.pipeline.priced(charged)
         finish = result.finish_reason
         choice: dict[str, Any]
         if gen.req.legacy:
@@ -373,7 +393,8 @@ class Completions:
             "created": gen.created,
             "system_fingerprint": None,
             "choices": [choice],
-            "usage": usage_payload(usage, charged),
+            "usage": usage_payload(usage, charged) if gen.pipeline is None
+            else gen.pipeline.usage(usage_payload(usage, charged)),
         })
         gen.charge(charged.nanos, self.event(
             gen, usage, charged, streamed=False, finish=finish,
@@ -387,6 +408,8 @@ class Completions:
         assert me is not None
         watcher = asyncio.create_task(self._watch(gen, receive, me))
         writer = ChunkWriter(gen.id, gen.created, gen.req.legacy)
+        if gen.pipeline is not None:
+            writer.usage_fields = gen.pipeline.ctx.usage_fields
         headers_sent = False
 
         async def start() -> None:
@@ -457,7 +480,7 @@ class Completions:
 
     async def _open_one(self, gen: Generation, endpoint: Endpoint) -> "Opened":
         adapter = ADAPTERS[endpoint.api_format]
-        out = adapter.build(gen.req.body, endpoint, stream=True,
+        out = adapter.build(gen.body, endpoint, stream=True,
                             max_tokens=max_tokens_for(gen.req, endpoint),
                             api_key=api_key(endpoint))
         try:
@@ -465,7 +488,7 @@ class Completions:
         except aiohttp.ClientError as exc:
             raise UpstreamError(502, f"{endpoint.provider_name}: {exc.__class__.__name__}"
                                 ) from None
-        opened = Opened(resp, endpoint, adapter.decoder(gen.req.body))
+        opened = Opened(resp, endpoint, adapter.decoder(gen.body))
         try:
             if resp.status != 200:
                 raw = await resp.read()
@@ -498,6 +521,7 @@ class Completions:
         endpoint = opened.endpoint
         writer.serve(endpoint.provider_name, gen.model_name)
         state = opened.decoder.state
+        pipeline = gen.pipeline
         failure: str | None = None
         try:
             deltas = opened.first
@@ -505,6 +529,11 @@ class Completions:
             while True:
                 for delta in deltas:
                     opened.observe(delta)
+                    if pipeline is not None:
+                        out = pipeline.on_delta(delta)
+                        if out is None:
+                            continue
+                        delta = out
                     await write(writer.delta(delta))
                 if opened.ended or state.error:
                     break
@@ -548,6 +577,9 @@ class Completions:
             gen.charge(charged.nanos, self.event(
                 gen, usage, charged, streamed=True, finish=state.finish_reason,
                 native=state.native_finish_reason, upstream_id=state.upstream_id))
+            last = pipeline.at_stream_end() if pipeline is not None else None
+            if last is not None:
+                await write(writer.delta(last))
             await write(writer.finish(state.finish_reason, state.native_finish_reason)
                         + writer.usage(usage, charged))
 
@@ -560,10 +592,11 @@ class Completions:
         if usage is None or (usage.completion_tokens == 0 and produced):
             prompt = state.prompt_tokens or (usage.prompt_tokens if usage else 0)
             usage = Usage(prompt or gen.req.prompt_tokens, produced)
-        return usage, cost(
+        charged = cost(
             gen.endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
             byok_used_nanos=gen.caller.byok_month_nanos,
         )
+        return usage, charged if gen.pipeline is None else gen.pipeline.priced(charged)
 
 
 class Opened:

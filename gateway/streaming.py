@@ -59,6 +59,8 @@ class ChunkWriter:
             "created": created,
         }
         self.legacy = legacy
+        # Extra `usage` fields of the request's plugins (e.g. server_tool_use_details).
+        self.usage_fields: dict[str, Any] | None = None
 
     def serve(self, provider_name: str, model: str) -> None:
         self.base["provider"] = provider_name
@@ -82,12 +84,18 @@ class ChunkWriter:
         return event({**self.base, "choices": [self._choice(delta, finish or "stop", native)]})
 
     def usage(self, usage: Usage, cost: Cost) -> bytes:
-        return event({**self.base, "choices": [], "usage": usage_payload(usage, cost)})
+        return event({**self.base, "choices": [], "usage": self._usage(usage, cost)})
+
+    def _usage(self, usage: Usage, cost: Cost) -> dict[str, Any]:
+        payload = usage_payload(usage, cost)
+        if self.usage_fields:
+            payload.update(self.usage_fields)
+        return payload
 
     def error(self, error: dict[str, Any], usage: Usage | None, cost: Cost | None) -> bytes:
         payload = {**self.base, "error": error,
                    "choices": [self._choice({"content": ""} if not self.legacy else {},
                                             "error", "error")]}
         if usage is not None and cost is not None:
-            payload["usage"] = usage_payload(usage, cost)
+            payload["usage"] = self._usage(usage, cost)
         return event(payload)
