@@ -93,12 +93,13 @@ class DeadLetter(models.Model):
 
 
 class HourlyUsage(models.Model):
-    """Generations summed per UTC hour, model, provider, app, account and key.
+    """Generations summed per UTC hour, model, provider, app and account.
 
     Written only by the triggers on the generation table (inserts add, deletes subtract), so
     it stays exact for batches, late rows and re-delivered events, and keeps the history when
     old raw partitions are detached. `app` is the referer's origin ("" for none or localhost);
-    `user_id` and `key_id` are 0 when unknown (plain numbers: history outlives accounts).
+    `user_id` is 0 when unknown (a plain number: history outlives accounts). Keys are not in
+    the key: an account's per-key figures live in the much smaller AccountDailyUsage.
     """
 
     hour = models.DateTimeField()
@@ -106,7 +107,6 @@ class HourlyUsage(models.Model):
     provider = models.TextField()
     app = models.TextField()
     user_id = models.BigIntegerField()
-    key_id = models.BigIntegerField()
     requests = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)
     tokens_prompt = models.BigIntegerField(default=0)
@@ -128,17 +128,49 @@ class HourlyUsage(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "model", "provider", "app", "user_id", "key_id"],
+                fields=["hour", "model", "provider", "app", "user_id"],
                 name="hourlyusage_key",
             )
         ]
-        # Only what reads the rollups directly needs: refresh_rankings reads hour ranges (the
-        # unique key starts with the hour), /activity reads one account. Every other index
-        # would be paid by every ingest batch.
-        indexes = [models.Index(fields=["user_id", "hour"], name="hourlyusage_user_hour")]
+        # No other index: refresh_rankings reads hour ranges (the unique key starts with the
+        # hour) and every index would be paid by every ingest batch.
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h {self.model} {self.app}"
+
+
+class AccountDailyUsage(models.Model):
+    """One account's generations summed per UTC day, key, model, provider and app.
+
+    What /activity and GET /api/v1/activity read (they show days, never hours): an account
+    uses few keys, models and apps in a day, so this stays small where the hourly rollup of a
+    busy account would be hundreds of thousands of rows. Kept by the same triggers.
+    """
+
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    key_id = models.BigIntegerField()  # 0 when unknown
+    model = models.TextField()
+    provider = models.TextField()
+    app = models.TextField()
+    requests = models.BigIntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    tokens_reasoning = models.BigIntegerField(default=0)
+    tokens_cached = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
+
+    class Meta:
+        constraints = [
+            # Starts with the account and the day: every reader asks for one account's days.
+            models.UniqueConstraint(
+                fields=["user_id", "day", "key_id", "model", "provider", "app"],
+                name="accountdailyusage_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} account {self.user_id} {self.model}"
 
 
 class HourlyCategoryUsage(models.Model):
@@ -357,6 +389,9 @@ class PromptCategory(models.Model):
     class Meta:
         indexes = [models.Index(fields=["day"], name="promptcategory_day")]
 
+    def __str__(self) -> str:
+        return f"{self.generation_id}: {self.category}"
+
 
 class CategoryDaily(models.Model):
     """Classified generations per UTC day, model and category: what pages and APIs read."""
@@ -372,6 +407,9 @@ class CategoryDaily(models.Model):
                                                name="categorydaily_key")]
         indexes = [models.Index(fields=["model", "day"], name="categorydaily_model_day")]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.model} {self.category}"
+
 
 class ContextBucketDaily(models.Model):
     """Tokens per UTC day, model and prompt-size bucket ("1K" … "10M"), for rankings-daily."""
@@ -385,6 +423,9 @@ class ContextBucketDaily(models.Model):
         constraints = [models.UniqueConstraint(fields=["day", "model", "bucket"],
                                                name="contextbucketdaily_key")]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.model} {self.bucket}"
+
 
 class AppIcon(models.Model):
     """An app's favicon as fetched from its site; `content` is empty when the fetch failed."""
@@ -395,3 +436,6 @@ class AppIcon(models.Model):
     content_type = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)  # why the last fetch gave nothing
     fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"icon of app {self.app_id}"

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
-from rankings.models import App, AppDaily, AppRanking, HourlyUsage, ModelApp
+from rankings.models import AccountDailyUsage, App, AppDaily, AppRanking, ModelApp
 from rankings.seed import is_synthetic
 
 SORTS = {"tokens": "Most tokens", "trending": "Trending", "new": "Newest"}
@@ -70,5 +70,5 @@ def app_page(app: App) -> dict[str, Any]:
 
 def owns(app: App, user_id: int | None) -> bool:
     """The app's owner is an account whose keys send its traffic."""
-    return user_id is not None and HourlyUsage.objects.filter(app=app.origin,
-                                                              user_id=user_id).exists()
+    return user_id is not None and AccountDailyUsage.objects.filter(
+        user_id=user_id, app=app.origin).exists()

@@ -1,4 +1,4 @@
-"""An account's usage, read from the hourly rollups (charts, breakdowns, the activity API)
+"""An account's usage, read from its daily rollups (charts, breakdowns, the activity API)
 and from its own generations (the log). Every query is limited to one account."""
 
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from accounts.models import ApiKey
-from rankings.models import App, Generation, HourlyUsage
+from rankings.models import AccountDailyUsage, App, Generation
 
 BREAKDOWNS = ("model", "provider", "key_id", "app")
 
@@ -41,9 +41,9 @@ def _bounds(filters: Filters) -> tuple[datetime, datetime]:
     return start, datetime.combine(filters.end + timedelta(days=1), time.min, tzinfo=UTC)
 
 
-def rollups(user_id: int, filters: Filters) -> QuerySet[HourlyUsage]:
-    start, end = _bounds(filters)
-    rows = HourlyUsage.objects.filter(user_id=user_id, hour__gte=start, hour__lt=end)
+def rollups(user_id: int, filters: Filters) -> QuerySet[AccountDailyUsage]:
+    rows = AccountDailyUsage.objects.filter(
+        user_id=user_id, day__gte=filters.start, day__lte=filters.end)
     if filters.model:
         rows = rows.filter(model=filters.model)
     if filters.provider:
@@ -66,12 +66,11 @@ class Dashboard:
 
 
 _DASHBOARD_SQL = """
-SELECT (hour AT TIME ZONE 'UTC')::date, model, provider, key_id, app,
-    GROUPING((hour AT TIME ZONE 'UTC')::date, model, provider, key_id, app),
+SELECT day, model, provider, key_id, app, GROUPING(day, model, provider, key_id, app),
     sum(cost), sum(tokens_prompt + tokens_completion), sum(requests)
-FROM rankings_hourlyusage
-WHERE user_id = %s AND hour >= %s AND hour < %s {where}
-GROUP BY GROUPING SETS (((hour AT TIME ZONE 'UTC')::date), (model), (provider), (key_id), (app))
+FROM rankings_accountdailyusage
+WHERE user_id = %s AND day >= %s AND day <= %s {where}
+GROUP BY GROUPING SETS ((day), (model), (provider), (key_id), (app))
 """
 # GROUPING() bit masks: a set's own column is 0, the other four are 1.
 _SETS = {0b01111: "day", 0b10111: "model", 0b11011: "provider", 0b11101: "key_id",
@@ -80,10 +79,9 @@ _SETS = {0b01111: "day", 0b10111: "model", 0b11011: "provider", 0b11101: "key_id
 
 def dashboard(user_id: int, filters: Filters) -> Dashboard:
     """Per-day series and every breakdown in one grouped query (GROUPING SETS) over the
-    account's rollups: the database adds up, Python only labels."""
-    start, end = _bounds(filters)
+    account's daily rollups: the database adds up, Python only labels."""
     where = ""
-    params: list[Any] = [user_id, start, end]
+    params: list[Any] = [user_id, filters.start, filters.end]
     for column, value in (("model", filters.model), ("provider", filters.provider),
                           ("app", filters.app)):
         if value:
@@ -164,13 +162,13 @@ def activity_items(
     filters = Filters(start=start, end=end, key_id=key_id)
     grouped = (
         rollups(user_id, filters)
-        .values("hour__date", "model", "provider")
+        .values("day", "model", "provider")
         .annotate(
             usage=Sum("cost"), count=Sum("requests"), prompt=Sum("tokens_prompt"),
             completion=Sum("tokens_completion"), reasoning=Sum("tokens_reasoning"),
             cached=Sum("tokens_cached"),
         )
-        .order_by("-hour__date", "model", "provider")
+        .order_by("-day", "model", "provider")
     )
     catalog = get_catalog()
     items = []
@@ -178,7 +176,7 @@ def activity_items(
         endpoint = next((e for e in catalog.endpoints.get(row["model"], [])
                          if e.provider_slug == row["provider"] and e.is_standard), None)
         items.append({
-            "date": row["hour__date"].isoformat(),
+            "date": row["day"].isoformat(),
             "model": row["model"],
             "model_permaslug": row["model"],
             "endpoint_id": str(endpoint.pk) if endpoint else "",

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey
-from rankings.models import Generation, HourlyUsage
+from rankings.models import AccountDailyUsage, Generation
 from rankings.seed import is_synthetic
 from usage import feedback
 from usage.activity import Filters, dashboard, generations
@@ -56,7 +56,7 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     board = dashboard(user_id, filters)
     page = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
     rows = list(generations(user_id, filters)[(page - 1) * LOG_PAGE: page * LOG_PAGE + 1])
-    has_data = HourlyUsage.objects.filter(user_id=user_id).exists()
+    has_data = AccountDailyUsage.objects.filter(user_id=user_id).exists()
     options = {
         "models": sorted({r["value"] for r in board.breakdowns["model"]} | {filters.model} - {""}),
         "providers": sorted({r["value"] for r in board.breakdowns["provider"]}

@@ -11,12 +11,12 @@ BEGIN
         FROM (SELECT DISTINCT http_referer FROM __ROWS__) AS d
     )
     INSERT INTO rankings_hourlyusage AS r (
-        hour, model, provider, app, user_id, key_id, requests, errors,
+        hour, model, provider, app, user_id, requests, errors,
         tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, cost,
         latency_ms_sum, latency_count, ttft_ms_sum, ttft_count, throughput_sum, throughput_count,
         finish_length, finish_content_filter, finish_tool_calls)
     SELECT date_trunc('hour', created_at, 'UTC'), model, provider,
-        o.app, coalesce(user_id, 0), coalesce(key_id, 0),
+        o.app, coalesce(user_id, 0),
         __SIGN__ * count(*), __SIGN__ * count(*) FILTER (WHERE status >= 400),
         __SIGN__ * sum(tokens_prompt), __SIGN__ * sum(tokens_completion),
         __SIGN__ * sum(tokens_reasoning), __SIGN__ * sum(tokens_cached), __SIGN__ * sum(cost),
@@ -27,9 +27,9 @@ BEGIN
         __SIGN__ * count(*) FILTER (WHERE finish_reason = 'content_filter'),
         __SIGN__ * count(*) FILTER (WHERE finish_reason = 'tool_calls')
     FROM __ROWS__ JOIN o USING (http_referer)
-    GROUP BY 1, 2, 3, 4, 5, 6
-    ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (hour, model, provider, app, user_id, key_id) DO UPDATE SET
+    GROUP BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (hour, model, provider, app, user_id) DO UPDATE SET
         requests = r.requests + EXCLUDED.requests,
         errors = r.errors + EXCLUDED.errors,
         tokens_prompt = r.tokens_prompt + EXCLUDED.tokens_prompt,
@@ -46,6 +46,29 @@ BEGIN
         finish_length = r.finish_length + EXCLUDED.finish_length,
         finish_content_filter = r.finish_content_filter + EXCLUDED.finish_content_filter,
         finish_tool_calls = r.finish_tool_calls + EXCLUDED.finish_tool_calls;
+
+    -- Per account, day and key: what the account's own dashboards read.
+    WITH o AS MATERIALIZED (
+        SELECT http_referer, rankings_app_origin(http_referer) AS app
+        FROM (SELECT DISTINCT http_referer FROM __ROWS__) AS d
+    )
+    INSERT INTO rankings_accountdailyusage AS r (
+        user_id, day, key_id, model, provider, app, requests,
+        tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, cost)
+    SELECT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date, coalesce(key_id, 0),
+        model, provider, o.app, __SIGN__ * count(*),
+        __SIGN__ * sum(tokens_prompt), __SIGN__ * sum(tokens_completion),
+        __SIGN__ * sum(tokens_reasoning), __SIGN__ * sum(tokens_cached), __SIGN__ * sum(cost)
+    FROM __ROWS__ JOIN o USING (http_referer)
+    GROUP BY 1, 2, 3, 4, 5, 6
+    ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (user_id, day, key_id, model, provider, app) DO UPDATE SET
+        requests = r.requests + EXCLUDED.requests,
+        tokens_prompt = r.tokens_prompt + EXCLUDED.tokens_prompt,
+        tokens_completion = r.tokens_completion + EXCLUDED.tokens_completion,
+        tokens_reasoning = r.tokens_reasoning + EXCLUDED.tokens_reasoning,
+        tokens_cached = r.tokens_cached + EXCLUDED.tokens_cached,
+        cost = r.cost + EXCLUDED.cost;
 
     WITH o AS MATERIALIZED (
         SELECT http_referer, rankings_app_origin(http_referer) AS app
@@ -67,6 +90,9 @@ BEGIN
             SELECT DISTINCT date_trunc('hour', created_at, 'UTC'), model FROM __ROWS__);
         DELETE FROM rankings_hourlycategoryusage WHERE requests = 0 AND (hour, model) IN (
             SELECT DISTINCT date_trunc('hour', created_at, 'UTC'), model FROM __ROWS__);
+        DELETE FROM rankings_accountdailyusage WHERE requests = 0 AND (user_id, day) IN (
+            SELECT DISTINCT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date
+            FROM __ROWS__);
     ELSE
         -- Apps appear on first sight; the latest non-empty title names them; categories merge
         -- into at most ten.

@@ -61,8 +61,8 @@ def direct_groups() -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT date_trunc('hour', created_at, 'UTC'), model, provider,"
-            f" rankings_app_origin(http_referer), coalesce(user_id, 0), coalesce(key_id, 0), {SUMS}"
-            " FROM rankings_generation GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+            f" rankings_app_origin(http_referer), coalesce(user_id, 0), {SUMS}"
+            " FROM rankings_generation GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
         )
         return cursor.fetchall()
 
@@ -70,8 +70,34 @@ def direct_groups() -> list[tuple[object, ...]]:
 def rollup_rows() -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT hour, model, provider, app, user_id, key_id, {ROLLUP}"
-            " FROM rankings_hourlyusage ORDER BY 1, 2, 3, 4, 5, 6"
+            f"SELECT hour, model, provider, app, user_id, {ROLLUP}"
+            " FROM rankings_hourlyusage ORDER BY 1, 2, 3, 4, 5"
+        )
+        return cursor.fetchall()
+
+
+ACCOUNT_DAY = (
+    "user_id, day, key_id, model, provider, app, requests, tokens_prompt, tokens_completion,"
+    " tokens_reasoning, tokens_cached, cost"
+)
+
+
+def account_day_groups() -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date,"
+            " coalesce(key_id, 0), model, provider, rankings_app_origin(http_referer), count(*),"
+            " sum(tokens_prompt), sum(tokens_completion), sum(tokens_reasoning),"
+            " sum(tokens_cached), sum(cost)"
+            " FROM rankings_generation GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+        )
+        return cursor.fetchall()
+
+
+def account_day_rollups() -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {ACCOUNT_DAY} FROM rankings_accountdailyusage ORDER BY 1, 2, 3, 4, 5, 6"
         )
         return cursor.fetchall()
 
@@ -98,6 +124,7 @@ def category_rollups() -> list[tuple[object, ...]]:
 
 def assert_exact() -> None:
     assert rollup_rows() == direct_groups()
+    assert account_day_rollups() == account_day_groups()
     assert category_rollups() == category_groups()
     # Float sums are the one inexact column: equal up to rounding.
     with connection.cursor() as cursor:
