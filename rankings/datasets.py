@@ -12,8 +12,11 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiKeyAuthentication
 from accounts.permissions import HasApiKey
 from config.api_errors import ApiError
+from gateway.classifier import CATEGORIES
+from rankings.buckets import BUCKETS
+from rankings.categories import daily_tokens_by_category
 from rankings.dates import window
-from rankings.models import App, AppDaily, ModelDaily
+from rankings.models import App, AppDaily, ContextBucketDaily, ModelDaily
 
 TOP_MODELS = 50
 # The reference's app category groups and the values each one holds.
@@ -25,9 +28,13 @@ APP_CATEGORIES = {
     "entertainment": ["roleplay", "game"],
 }
 SUBCATEGORIES = [value for values in APP_CATEGORIES.values() for value in values]
-# Filters of rankings-daily that describe requests the rollups do not classify: refusing
-# them is honest, answering unfiltered numbers would not be.
-UNSUPPORTED_DAILY_FILTERS = ["modality", "context_bucket", "category", "language_type"]
+# rankings-daily filters (the reference's values). `category` and `language_type` count the
+# generations whose prompts were classified (accounts with prompt logging on); `context_bucket`
+# buckets requests by prompt size; `modality` keeps the models the catalog lists with it.
+MODALITIES = ["text", "image", "image_output", "audio", "tool_calling"]
+DAILY_CATEGORIES = ["programming", "roleplay", "marketing", "marketing/seo", "technology",
+                    "science", "translation", "legal", "finance", "health", "trivia", "academia"]
+LANGUAGE_TYPES = ["natural", "programming"]
 
 
 def _meta(start: date, end: date) -> dict[str, str]:
@@ -67,12 +74,61 @@ def _bucket(day: date, period: str) -> date:
     return day
 
 
-def rankings_daily(start: date, end: date, period: str) -> list[dict[str, Any]]:
+def modality_models(modality: str) -> set[str]:
+    """The catalog's models that take or produce this modality (or call tools)."""
+    from marketplace.models import Model
+
+    models = Model.objects.all()
+    if modality == "text":
+        models = models.filter(output_modalities__contains=["text"])
+    elif modality == "image":
+        models = models.filter(input_modalities__contains=["image"])
+    elif modality == "image_output":
+        models = models.filter(output_modalities__contains=["image"])
+    elif modality == "audio":
+        models = models.filter(Q(input_modalities__contains=["audio"])
+                               | Q(output_modalities__contains=["audio"]))
+    else:
+        models = models.filter(supported_parameters__contains=["tools"])
+    return set(models.values_list("model_id", flat=True))
+
+
+def classified_categories(category: str | None, language_type: str | None) -> list[str]:
+    """The classifier's categories a `category` / `language_type` pair selects."""
+    chosen = set(CATEGORIES)
+    if category is not None:
+        # Reference values the classifier has no category for select nothing.
+        chosen &= {category}
+    if language_type == "programming":
+        chosen &= {"programming"}
+    elif language_type == "natural":
+        chosen -= {"programming"}
+    return sorted(chosen)
+
+
+def daily_rows(start: date, end: date, *, modality: str | None, context_bucket: str | None,
+               categories: list[str] | None) -> list[tuple[date, str, int]]:
+    """(day, model, tokens) in the window, narrowed by the filters."""
+    rows: list[tuple[date, str, int]]
+    if categories is not None:
+        rows = daily_tokens_by_category(start, end, categories)
+    elif context_bucket is not None:
+        rows = list(ContextBucketDaily.objects.filter(
+            day__gte=start, day__lte=end, bucket=context_bucket).values_list(
+            "day", "model", "tokens"))
+    else:
+        rows = list(ModelDaily.objects.filter(day__gte=start, day__lte=end).values_list(
+            "day", "model", "tokens"))
+    if modality is not None:
+        keep = modality_models(modality)
+        rows = [row for row in rows if row[1] in keep]
+    return rows
+
+
+def rankings_daily(period: str, rows: list[tuple[date, str, int]]) -> list[dict[str, Any]]:
     """Top 50 models per bucket by tokens, then one `other` row per bucket."""
     tokens: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for day, model, count in ModelDaily.objects.filter(day__gte=start, day__lte=end).values_list(
-        "day", "model", "tokens"
-    ):
+    for day, model, count in rows:
         tokens[_bucket(day, period)][model] += count
     data = []
     for bucket in sorted(tokens):
@@ -125,13 +181,23 @@ class RankingsDailyView(APIView):
     permission_classes = [HasApiKey]
 
     def get(self, request: Request) -> Response:
-        for name in UNSUPPORTED_DAILY_FILTERS:
-            if request.query_params.get(name):
-                raise ApiError(400, f"filtering rankings-daily by {name} is not supported")
         period = _choice(request, "period", ["day", "week", "month"], "day") or "day"
+        modality = _choice(request, "modality", MODALITIES, None)
+        context_bucket = _choice(request, "context_bucket", BUCKETS, None)
+        category = _choice(request, "category", DAILY_CATEGORIES, None)
+        language_type = _choice(request, "language_type", LANGUAGE_TYPES, None)
         start, end = window(request.query_params.get("start_date"),
                             request.query_params.get("end_date"))
-        return Response({"data": rankings_daily(start, end, period), "meta": _meta(start, end)})
+        categories = None
+        if category is not None or language_type is not None:
+            if context_bucket is not None:
+                # Prompt sizes and prompt categories are counted apart: no table holds both.
+                raise ApiError(400, "context_bucket cannot be combined with category or "
+                                    "language_type")
+            categories = classified_categories(category, language_type)
+        rows = daily_rows(start, end, modality=modality, context_bucket=context_bucket,
+                          categories=categories)
+        return Response({"data": rankings_daily(period, rows), "meta": _meta(start, end)})
 
 
 class AppRankingsView(APIView):

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from rankings.buckets import refresh_context_buckets
 from rankings.models import Snapshot
 
 # Rolling windows ending now: (period, length); "all" compares with nothing.
@@ -269,6 +270,7 @@ def refresh_rankings(now: datetime | None = None) -> dict[str, float]:
     timings: dict[str, float] = {}
     jobs = [
         ("daily", lambda: refresh_daily()),
+        ("context buckets", lambda: refresh_context_buckets()),
         ("leaderboards", lambda: refresh_leaderboards(now)),
         ("model panels", lambda: refresh_model_panels(now)),
         ("charts", lambda: refresh_charts(now, open_weight_models())),

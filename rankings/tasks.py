@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from rankings import categories
 from rankings.partitions import ensure_partitions
 from rankings.refresh import refresh_rankings
 
@@ -16,3 +17,9 @@ def create_partitions_ahead() -> int:
 def refresh() -> None:
     """Rollups into the snapshots the pages read."""
     refresh_rankings()
+
+
+@shared_task(name="rankings.classify_prompts", ignore_result=True)
+def classify_prompts() -> int:
+    """Logged prompts' categories, rolled up per day, model and category."""
+    return categories.run()

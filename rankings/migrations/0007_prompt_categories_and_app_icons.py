@@ -5,61 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rankings', '0006_rollup_functions_per_referer'),
+        ("rankings", "0006_rollup_functions_per_referer"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AppIcon',
+            name="AppIcon",
             fields=[
-                ('app', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='icon', serialize=False, to='rankings.app')),
-                ('content', models.BinaryField(default=b'')),
-                ('content_type', models.CharField(blank=True, max_length=40)),
-                ('error', models.TextField(blank=True)),
-                ('fetched_at', models.DateTimeField()),
+                (
+                    "app",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="icon",
+                        serialize=False,
+                        to="rankings.app",
+                    ),
+                ),
+                ("content", models.BinaryField(default=b"")),
+                ("content_type", models.CharField(blank=True, max_length=40)),
+                ("error", models.TextField(blank=True)),
+                ("fetched_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='CategoryDaily',
+            name="CategoryDaily",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('model', models.TextField()),
-                ('category', models.TextField()),
-                ('requests', models.BigIntegerField()),
-                ('tokens', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("model", models.TextField()),
+                ("category", models.TextField()),
+                ("requests", models.BigIntegerField()),
+                ("tokens", models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['model', 'day'], name='categorydaily_model_day')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'model', 'category'), name='categorydaily_key')],
+                "indexes": [models.Index(fields=["model", "day"], name="categorydaily_model_day")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "model", "category"), name="categorydaily_key"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ContextBucketDaily',
+            name="ContextBucketDaily",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('model', models.TextField()),
-                ('bucket', models.CharField(max_length=4)),
-                ('tokens', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("model", models.TextField()),
+                ("bucket", models.CharField(max_length=4)),
+                ("tokens", models.BigIntegerField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'model', 'bucket'), name='contextbucketdaily_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "model", "bucket"), name="contextbucketdaily_key"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PromptCategory',
+            name="PromptCategory",
             fields=[
-                ('generation_id', models.CharField(max_length=100, primary_key=True, serialize=False)),
-                ('model', models.TextField()),
-                ('category', models.TextField()),
-                ('day', models.DateField()),
-                ('tokens', models.BigIntegerField()),
+                (
+                    "generation_id",
+                    models.CharField(max_length=100, primary_key=True, serialize=False),
+                ),
+                ("model", models.TextField()),
+                ("category", models.TextField()),
+                ("day", models.DateField()),
+                ("tokens", models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['day'], name='promptcategory_day')],
+                "indexes": [models.Index(fields=["day"], name="promptcategory_day")],
             },
         ),
     ]

@@ -84,7 +84,7 @@ def test_bad_parameters_are_400s(client) -> None:
     for url in ["/api/v1/datasets/app-rankings?limit=0", "/api/v1/datasets/app-rankings?sort=x",
                 "/api/v1/datasets/app-rankings?start_date=2026-13-01",
                 "/api/v1/datasets/rankings-daily?period=year",
-                "/api/v1/datasets/rankings-daily?modality=text",
+                "/api/v1/datasets/rankings-daily?modality=video",
                 "/api/v1/datasets/rankings-daily?start_date=2026-02-01&end_date=2026-01-01"]:
         answer = client.get(url, **auth)
         assert answer.status_code == 400, url
