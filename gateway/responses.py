@@ -204,6 +204,8 @@ def usage_of(usage: JSON | None) -> JSON:
 def reasoning_item(item_id: str, text: str, details: list[JSON]) -> JSON:
     item: JSON = {"type": "reasoning", "id": item_id,
                   "summary": [{"type": "summary_text", "text": text}] if text else []}
+    if text:
+        item["content"] = [{"type": "reasoning_text", "text": text}]
     if details:
         item["encrypted_content"] = _pack(details)
     return item
@@ -296,10 +298,6 @@ class ResponsesTranslator(Translator):
             out += self._event("response.content_part.added", item_id=item["id"],
                                output_index=len(self.output) - 1, content_index=0,
                                part={"type": "output_text", "text": "", "annotations": []})
-        elif item["type"] == "reasoning":
-            out += self._event("response.reasoning_summary_part.added", item_id=item["id"],
-                               output_index=len(self.output) - 1, summary_index=0,
-                               part={"type": "summary_text", "text": ""})
         return out
 
     def _close(self) -> bytes:
@@ -318,6 +316,17 @@ class ResponsesTranslator(Translator):
                                output_index=index, content_index=0, part=part)
         elif item["type"] == "reasoning":
             item.update(reasoning_item(item["id"], text, self.details))
+            # The reasoning streamed live as reasoning_text; its summary (the same text)
+            # follows once it is whole, in the order of the reference.
+            if text:
+                out += self._event("response.reasoning_text.done", item_id=item["id"],
+                                   output_index=index, content_index=0, text=text)
+            out += self._event("response.reasoning_summary_part.added", item_id=item["id"],
+                               output_index=index, summary_index=0,
+                               part={"type": "summary_text", "text": ""})
+            if text:
+                out += self._event("response.reasoning_summary_text.delta", item_id=item["id"],
+                                   output_index=index, summary_index=0, delta=text)
             out += self._event("response.reasoning_summary_text.done", item_id=item["id"],
                                output_index=index, summary_index=0, text=text)
             out += self._event("response.reasoning_summary_part.done", item_id=item["id"],
@@ -335,8 +344,8 @@ class ResponsesTranslator(Translator):
         self.texts[item_id] = self.texts.get(item_id, "") + text
         index = len(self.output) - 1
         if kind == "reasoning":
-            return self._event("response.reasoning_summary_text.delta", item_id=item_id,
-                               output_index=index, summary_index=0, delta=text)
+            return self._event("response.reasoning_text.delta", item_id=item_id,
+                               output_index=index, content_index=0, delta=text)
         if kind == "message":
             return self._event("response.output_text.delta", item_id=item_id,
                                output_index=index, content_index=0, delta=text, logprobs=[])
