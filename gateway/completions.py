@@ -176,7 +176,8 @@ class Completions:
 
     async def _reserve(self, gen: Generation, endpoint: Endpoint) -> bool:
         """Hold this endpoint's maximum cost; False (skip it) if a fallback can't afford it."""
-        budget = max_tokens_for(gen.req, endpoint)
+        budget = reasoning.upstream_max_tokens(gen.body, endpoint.api_format,
+                                               max_tokens_for(gen.req, endpoint))
         bound = gen.req.prompt_bound or gen.req.prompt_tokens
         extra_nanos = 0
         if gen.pipeline is not None:

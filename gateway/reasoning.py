@@ -43,6 +43,25 @@ class Reasoning:
         return min(("high", "medium", "low", "minimal"), key=lambda e: abs(RATIOS[e] - ratio))
 
 
+def anthropic_budget(wanted: Reasoning, max_tokens: int) -> int:
+    """Claude's `budget_tokens`: the request's budget or effort share, within Claude's bounds."""
+    budget = wanted.budget(max_tokens)
+    return max(min(budget, ANTHROPIC_MAX_BUDGET), ANTHROPIC_MIN_BUDGET)
+
+
+def upstream_max_tokens(body: dict[str, Any], api_format: str, max_tokens: int) -> int:
+    """The completion limit the provider is actually given. Claude refuses a `max_tokens` not
+    above the thinking budget, so it is raised to budget + requested: the hold must cover
+    that figure, since the provider may produce (and bill) that many tokens."""
+    if api_format != "anthropic":
+        return max_tokens
+    wanted = requested(body)
+    if not wanted:
+        return max_tokens
+    budget = anthropic_budget(wanted, max_tokens)
+    return budget + max_tokens if max_tokens <= budget else max_tokens
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -82,8 +82,7 @@ def _thinking(body: JSON, out: JSON, max_tokens: int) -> None:
     wanted = reasoning.requested(body)
     if not wanted:
         return
-    budget = wanted.budget(max_tokens)
-    budget = max(min(budget, reasoning.ANTHROPIC_MAX_BUDGET), reasoning.ANTHROPIC_MIN_BUDGET)
+    budget = reasoning.anthropic_budget(wanted, max_tokens)
     out["thinking"] = {"type": "enabled", "budget_tokens": budget}
     if out["max_tokens"] <= budget:
         out["max_tokens"] = budget + max_tokens
