@@ -190,6 +190,7 @@ class Gateway:
                 gen.api_type = translator.api_type
             if pipeline is not None:
                 pipeline.bind(self.completions.session, self.redis)
+                await pipeline.prepare()  # e.g. files parsed: the hold must count their text
                 gen.pipeline = pipeline
             if self.limits is not None:
                 plan = await self.limits.admit(caller.account.user_id, gen.id, plan)

@@ -152,6 +152,8 @@ class Model:
     endpoints: tuple[Endpoint, ...]
     supported_parameters: frozenset[str] = field(default_factory=frozenset)
     output_modalities: frozenset[str] = frozenset({"text"})
+    # `file`: the model reads PDFs itself (the file-parser plugin passes them natively).
+    input_modalities: frozenset[str] = frozenset({"text"})
 
 
 @dataclass
@@ -174,6 +176,7 @@ class Snapshot:
                 ),
                 supported_parameters=frozenset(item.get("supported_parameters") or ()),
                 output_modalities=frozenset(item.get("output_modalities") or ("text",)),
+                input_modalities=frozenset(item.get("input_modalities") or ("text",)),
             )
         return cls(version, models)
 

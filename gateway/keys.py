@@ -108,3 +108,9 @@ SIGHTINGS = "gw:sightings"
 # endpoint ids failing them, which the router reads with its live statistics.
 PROBES = "gw:probes"
 PROBES_FAILING = "gw:probes:failing"
+
+
+def parsed_file(digest: str) -> str:
+    """The text of a file parsed by the file-parser plugin (gateway/plugins/files.py), by the
+    SHA-256 of its bytes (of its URL, for a file sent as a URL); expires."""
+    return f"gw:file:{digest}"

@@ -10,10 +10,12 @@ import base64
 import binascii
 import hashlib
 import io
+import ipaddress
 import logging
 from dataclasses import dataclass
 
 import aiohttp
+import yarl
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
 
@@ -55,10 +57,19 @@ def decode_data_url(url: str, name: str) -> tuple[str, bytes]:
 
 
 async def fetch(session: aiohttp.ClientSession, url: str, name: str, *, max_bytes: int,
-                timeout: float) -> bytes:
-    """GET an http(s) URL, at most `max_bytes`, within `timeout` seconds in all."""
+                timeout: float, public_only: bool = True) -> bytes:
+    """GET an http(s) URL, at most `max_bytes`, within `timeout` seconds in all.
+
+    `public_only`: an address written in the URL must be a public one (host names are
+    checked by the session's resolver, see gateway/plugins/files.py)."""
     if not url.startswith(("https://", "http://")):
         raise file_error(name, "file_data must be an http(s) URL or a base64 data URL")
+    try:
+        host = yarl.URL(url).host or ""
+    except ValueError:
+        raise file_error(name, "file_data is not a valid URL") from None
+    if public_only and not _public(host):
+        raise file_error(name, f"{host} is not a public address")
     try:
         async with asyncio.timeout(timeout):
             async with session.get(url, allow_redirects=True, max_redirects=3) as resp:
@@ -78,8 +89,16 @@ async def fetch(session: aiohttp.ClientSession, url: str, name: str, *, max_byte
         raise file_error(name, f"{url} is unreachable ({exc.__class__.__name__})") from None
 
 
+def _public(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        return True  # a name: the resolver decides
+
+
 def too_large(name: str, max_bytes: int) -> GatewayError:
-    return file_error(name, f"it is larger than the limit of {max_bytes // (1024 * 1024)} MB")
+    limit = f"{max_bytes / 2**20:g} MB" if max_bytes >= 2**20 else f"{max_bytes} bytes"
+    return file_error(name, f"it is larger than the limit of {limit}")
 
 
 def extract(data: bytes, name: str, max_pages: int) -> Parsed:

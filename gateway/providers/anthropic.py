@@ -41,6 +41,14 @@ def _image(url: str) -> JSON:
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
+def _document(url: str) -> JSON:
+    parsed = parse_data_uri(url)
+    if parsed is None:
+        return {"type": "document", "source": {"type": "url", "url": url}}
+    return {"type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": parsed[1]}}
+
+
 def _blocks(content: Any, name: Any = None) -> list[JSON]:
     prefix = f"{name}: " if isinstance(name, str) and name else ""
     if isinstance(content, str):
@@ -60,6 +68,12 @@ def _blocks(content: Any, name: Any = None) -> list[JSON]:
             url = image.get("url") if isinstance(image, dict) else image
             if isinstance(url, str):
                 blocks.append(_image(url))
+        elif kind == "file":
+            # A PDF passed natively (the file-parser plugin left it for a model that reads it).
+            file = part.get("file") or {}
+            url = file.get("file_data") or file.get("file_url")
+            if isinstance(url, str):
+                blocks.append(_document(url))
     if prefix and blocks and blocks[0]["type"] == "text":
         blocks[0]["text"] = prefix + blocks[0]["text"]
     return blocks

@@ -105,6 +105,15 @@ def _parts(content: Any, name: Any = None) -> list[JSON]:
             url = image.get("url") if isinstance(image, dict) else image
             if isinstance(url, str):
                 parts.append(_image(url))
+        elif part.get("type") == "file":
+            # A PDF passed natively (the file-parser plugin left it for a model that reads it).
+            file = part.get("file") or {}
+            url = file.get("file_data") or file.get("file_url")
+            if isinstance(url, str):
+                inline = parse_data_uri(url)
+                parts.append({"inlineData": {"mimeType": "application/pdf", "data": inline[1]}}
+                             if inline else
+                             {"fileData": {"mimeType": "application/pdf", "fileUri": url}})
     if prefix and parts and "text" in parts[0]:
         parts[0]["text"] = prefix + parts[0]["text"]
     return parts

@@ -1,0 +1,286 @@
+"""The file-parser plugin (reference §21.2): PDF `file` parts for every model.
+
+A chat `file` part (`{"type": "file", "file": {"filename", "file_data"}}`, `file_data` a
+base64 data URL or an http(s) URL) reaches a model that reads files (catalog input modality
+`file`) as the file itself (engine `native`, the default there), and any other model as the
+PDF's text, extracted locally with pypdf (engines `pdf-text` and `cloudflare-ai`, free, the
+default there). `mistral-ocr` is not offered here and is refused with a 400.
+
+The plugin turns itself on when a request has a file part. Per request, once and before the
+hold (`prepare`): each file is read (a data URL decoded, a URL fetched), checked and parsed, so
+that the hold covers its text and a broken, encrypted or oversized file is a 400 before any
+model is called. Parsed text is cached in Redis by the file's SHA-256 (of its URL, for a file
+sent as a URL) for `GATEWAY_FILE_CACHE_TTL`, and the answer carries a `file` annotation with
+that hash and the text: a client that sends the annotation back on the assistant message is
+not parsed again at all, one that only resends the file is served from the cache.
+"""
+
+import asyncio
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp.abc import AbstractResolver
+
+from gateway import keys, pdf
+from gateway.catalog import Model
+from gateway.errors import bad_request
+from gateway.plugins import JSON, Context, Plugin, register_implicit
+
+PLUGIN_ID = "file-parser"
+TEXT_ENGINES = frozenset({"pdf-text", "cloudflare-ai"})
+ENGINES = TEXT_ENGINES | {"native", "mistral-ocr"}
+# A page read natively is billed as its text plus a picture of the page (Anthropic counts up
+# to ~1,600 tokens per page image): what the hold adds per page beyond the text's bytes.
+NATIVE_PAGE_TOKENS = 1600
+# Bytes around the text of a file in the prompt (the <file name="..."> framing).
+FRAMING_BYTES = 64
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pages: int = 200
+    max_bytes: int = 20 * 1024 * 1024
+    fetch_timeout: float = 15.0
+    cache_ttl: int = 24 * 3600
+    # USD per 1,000 pages parsed locally (0: free, as the reference's pdf-text engine).
+    price_per_1000_pages: Decimal = Decimal(0)
+    # Fetching a file from a loopback or private address (a test server, an intranet
+    # document store) must be allowed explicitly: otherwise a client could make the gateway
+    # read its own Redis or a cloud metadata service.
+    fetch_private: bool = False
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        return cls(
+            max_pages=_int("GATEWAY_PDF_MAX_PAGES", 200),
+            max_bytes=_int("GATEWAY_FILE_MAX_BYTES", 20 * 1024 * 1024),
+            fetch_timeout=float(os.environ.get("GATEWAY_FILE_FETCH_TIMEOUT") or 15),
+            cache_ttl=_int("GATEWAY_FILE_CACHE_TTL", 24 * 3600),
+            price_per_1000_pages=Decimal(os.environ.get("GATEWAY_PDF_PRICE_PER_1000_PAGES")
+                                         or 0),
+            fetch_private=os.environ.get("GATEWAY_FILE_FETCH_PRIVATE") == "1",
+        )
+
+
+LIMITS = Limits.from_env()
+
+
+@dataclass
+class FileInput:
+    """One file part of the request, once read."""
+
+    message: int
+    part: int
+    name: str
+    digest: str
+    text: str
+    pages: int
+    parsed_here: bool  # parsed by this request (not the cache, not an annotation)
+
+    @property
+    def as_text(self) -> JSON:
+        return {"type": "text", "text": f'<file name="{self.name}">\n{self.text}\n</file>'}
+
+    @property
+    def annotation(self) -> JSON:
+        return {"type": "file", "file": {"hash": self.digest, "name": self.name,
+                                         "content": [{"type": "text", "text": self.text}]}}
+
+
+def file_parts(body: JSON) -> list[tuple[int, int, JSON]]:
+    """(message index, part index, part) of every `file` part of the request's messages."""
+    found = []
+    for i, msg in enumerate(body.get("messages") or ()):
+        content = msg.get("content") if isinstance(msg, dict) else None
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if isinstance(part, dict) and part.get("type") == "file":
+                    found.append((i, j, part))
+    return found
+
+
+def sent_back(body: JSON) -> dict[str, str]:
+    """hash -> text of the `file` annotations the client sent back on assistant messages."""
+    known: dict[str, str] = {}
+    for msg in body.get("messages") or ():
+        if not isinstance(msg, dict) or msg.get("role") != "assistant":
+            continue
+        for note in msg.get("annotations") or ():
+            file = note.get("file") if isinstance(note, dict) else None
+            if not (note.get("type") == "file" and isinstance(file, dict)
+                    and isinstance(file.get("hash"), str)):
+                continue
+            texts = [c.get("text") for c in file.get("content") or ()
+                     if isinstance(c, dict) and c.get("type") == "text"]
+            known[file["hash"]] = "\n\n".join(t for t in texts if isinstance(t, str))
+    return known
+
+
+def reads_files(model: Model | None) -> bool:
+    return model is not None and "file" in model.input_modalities
+
+
+class _PublicOnly(AbstractResolver):
+    """Resolves like the default resolver, then drops loopback, private and link-local
+    addresses, so a URL (or a DNS answer changed between checks) cannot reach internal hosts."""
+
+    def __init__(self) -> None:
+        self.inner = aiohttp.DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
+        answers = [a for a in await self.inner.resolve(host, port, family)
+                   if ipaddress.ip_address(a["host"]).is_global]
+        if not answers:
+            raise OSError(f"{host} resolves to no public address")
+        return answers
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@register_implicit
+class FileParser(Plugin):
+    id = PLUGIN_ID
+    order = 10  # inputs first: compression must see the files' text
+
+    def __init__(self, options: JSON) -> None:
+        super().__init__(options)
+        settings = options.get("pdf")
+        if settings is not None and not isinstance(settings, dict):
+            raise bad_request("'plugins[file-parser].pdf' must be an object {engine}")
+        engine = (settings or {}).get("engine")
+        if engine is not None and engine not in ENGINES:
+            raise bad_request(f"Unknown PDF engine '{engine}'. Engines: "
+                              + ", ".join(sorted(ENGINES)), engines=sorted(ENGINES))
+        if engine == "mistral-ocr":
+            raise bad_request("PDF engine 'mistral-ocr' is not available here: use 'pdf-text' "
+                              "(text extraction, free) or 'native' (models that read files)",
+                              engine=engine)
+        self.engine: str | None = engine
+        self.limits = LIMITS
+        self.files: list[FileInput] = []
+
+    @classmethod
+    def implicit(cls, req: Any) -> JSON | None:
+        # The request parser counts file parts among `images`: no scan without any media.
+        return {} if req.images and file_parts(req.body) else None
+
+    # -- once per request, before the hold ---------------------------------------------------
+
+    async def prepare(self, ctx: Context) -> None:
+        parts = file_parts(ctx.req.body)
+        if not parts:
+            return
+        known = sent_back(ctx.req.body)
+        self.files = list(await asyncio.gather(*(
+            self._read(ctx, i, j, part, known) for i, j, part in parts)))
+        pages = sum(f.pages for f in self.files if f.parsed_here)
+        if pages and self.limits.price_per_1000_pages:
+            ctx.charge(PLUGIN_ID, int(self.limits.price_per_1000_pages * pages * 10**6))
+
+    async def _read(self, ctx: Context, i: int, j: int, part: JSON,
+                    known: dict[str, str]) -> FileInput:
+        where = f"messages[{i}].content[{j}]"
+        file = part.get("file")
+        if not isinstance(file, dict):
+            raise bad_request(f"{where}.file must be an object {{filename, file_data}}")
+        name = file.get("filename") if isinstance(file.get("filename"), str) else None
+        name = name or f"file-{i}-{j}.pdf"
+        data_url = file.get("file_data") or file.get("file_url")
+        if not isinstance(data_url, str) or not data_url:
+            if file.get("file_id"):
+                raise bad_request(f"{where}.file.file_id is not supported here: send the file "
+                                  "itself as file_data (a base64 data URL or an https URL)")
+            raise bad_request(f"{where}.file.file_data must be a base64 data URL or a URL")
+        data: bytes | None = None
+        if data_url.startswith("data:"):
+            media_type, data = pdf.decode_data_url(data_url, name)
+            if len(data) > self.limits.max_bytes:
+                raise pdf.too_large(name, self.limits.max_bytes)
+            if media_type not in ("application/pdf", "application/octet-stream"):
+                raise pdf.file_error(name, f"only PDF files can be read, not {media_type}")
+            digest = pdf.digest(data)
+        else:
+            digest = pdf.digest(data_url.encode())
+        if digest in known:
+            return FileInput(i, j, name, digest, known[digest], 0, parsed_here=False)
+        cached = await self._cached(ctx, digest)
+        if cached is not None:
+            return FileInput(i, j, name, digest, cached.text, cached.pages, parsed_here=False)
+        if data is None:
+            data = await self._fetch(data_url, name)
+        parsed = await pdf.parse(data, name, self.limits.max_pages)
+        if ctx.redis is not None:
+            await ctx.redis.execute(
+                "SET", keys.parsed_file(digest),
+                orjson.dumps({"text": parsed.text, "pages": parsed.pages}),
+                "EX", self.limits.cache_ttl)
+        return FileInput(i, j, name, digest, parsed.text, parsed.pages, parsed_here=True)
+
+    async def _cached(self, ctx: Context, digest: str) -> pdf.Parsed | None:
+        if ctx.redis is None:
+            return None
+        raw = await ctx.redis.execute("GET", keys.parsed_file(digest))
+        if raw is None:
+            return None
+        record = orjson.loads(raw)
+        return pdf.Parsed(record["text"], int(record["pages"]))
+
+    async def _fetch(self, url: str, name: str) -> bytes:
+        resolver = None if self.limits.fetch_private else _PublicOnly()
+        connector = aiohttp.TCPConnector(resolver=resolver, limit=1)
+        timeout = aiohttp.ClientTimeout(total=self.limits.fetch_timeout)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            return await pdf.fetch(session, url, name, max_bytes=self.limits.max_bytes,
+                                   timeout=self.limits.fetch_timeout,
+                                   public_only=not self.limits.fetch_private)
+
+    def bound(self, ctx: Context) -> tuple[int, int]:
+        """Each file as text or read natively, whichever may count more."""
+        extra = sum(max(len(f.as_text["text"].encode()) + FRAMING_BYTES,
+                        len(f.text.encode()) + f.pages * NATIVE_PAGE_TOKENS)
+                    for f in self.files)
+        return extra, ctx.costs.get(PLUGIN_ID, 0)
+
+    # -- each attempt ------------------------------------------------------------------------
+
+    def _native(self, ctx: Context, file: FileInput) -> bool:
+        if self.engine in TEXT_ENGINES or not file.pages:
+            return False  # asked for text, or the text came back from the client
+        return reads_files(ctx.model)
+
+    async def before(self, ctx: Context) -> None:
+        if not self.files:
+            return
+        messages = list(ctx.body["messages"])
+        annotations = []
+        for file in self.files:
+            if self._native(ctx, file):
+                continue
+            msg = messages[file.message]
+            content = list(msg["content"])
+            content[file.part] = file.as_text
+            messages[file.message] = {**msg, "content": content}
+            annotations.append(file.annotation)
+        ctx.body["messages"] = messages
+        # A fallback calls `before` again: the annotations are this attempt's, not added twice.
+        ctx.annotations[:] = [a for a in ctx.annotations if a.get("type") != "file"]
+        ctx.annotations.extend(annotations)
+
+    def at_end(self, ctx: Context, message: JSON) -> JSON | None:
+        if not ctx.stream:
+            return None  # the pipeline adds ctx.annotations to the message
+        files = [a for a in ctx.annotations if a.get("type") == "file"]
+        return {"annotations": files} if files else None

@@ -1,0 +1,39 @@
+"""A gateway whose catalog has a model that reads files natively (Claude, the Anthropic format)
+and models that do not; PDFs are made in the tests."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gateway import pdf
+from tests.gateway.conftest import (  # noqa: F401  (fixtures)
+    ANTHROPIC_MODEL,
+    World,
+    default_models,
+    running_world,
+    sim,
+    simulator,
+)
+
+
+@pytest.fixture
+def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
+    models = default_models(sim)
+    models[ANTHROPIC_MODEL]["input_modalities"] = ["text", "image", "file"]
+    with running_world(redis_client, sim, models) as w:
+        yield w
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the gateway parsed (it runs in this process)."""
+    seen: list[str] = []
+    extract = pdf.extract
+
+    def counting(data: bytes, name: str, max_pages: int) -> pdf.Parsed:
+        seen.append(name)
+        return extract(data, name, max_pages)
+
+    monkeypatch.setattr(pdf, "extract", counting)
+    return seen

@@ -1,0 +1,176 @@
+"""PDF inputs through the real gateway and simulator, with the openai SDK.
+
+A PDF made in the test reaches a model that cannot read files as its text (the answer's usage
+counts it and its annotation carries it), reaches a model that reads files as the file, is
+parsed once per content (Redis cache, or the annotation sent back), and a file that cannot be
+read is a 400 that says why.
+"""
+
+import hashlib
+from typing import Any
+
+import openai
+import pytest
+
+from gateway import keys
+from gateway.plugins import files
+from simulator.text import count_tokens
+from tests.gateway.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, World
+from tests.plugins.files.pdfs import file_part, make_pdf
+from tests.servers import serve_asgi
+
+SENTENCE = "The heron waits by the quiet river at dawn."
+ASK = {"type": "text", "text": "What does the document say?"}
+
+
+def ask(world: World, model: str, *parts: dict[str, Any], **extra: Any) -> Any:
+    return world.client().chat.completions.create(
+        model=model, messages=[{"role": "user", "content": [ASK, *parts]}], max_tokens=20,
+        **extra)
+
+
+def file_annotations(message: Any) -> list[dict[str, Any]]:
+    """The message's `file` annotations, as JSON (the SDK types only url_citation ones)."""
+    notes = message.to_dict().get("annotations") or []
+    return [n for n in notes if n.get("type") == "file"]
+
+
+def test_pdf_reaches_a_text_model_as_text_and_usage_counts_it(world: World, parses):
+    data = make_pdf(SENTENCE)
+    plain = ask(world, OPENAI_MODEL)
+    answer = ask(world, OPENAI_MODEL, file_part(data))
+
+    (note,) = file_annotations(answer.choices[0].message)
+    assert note["file"]["hash"] == hashlib.sha256(data).hexdigest()
+    assert note["file"]["name"] == "report.pdf"
+    text = note["file"]["content"][0]["text"]
+    assert SENTENCE in text
+    # The model read the text: exactly its tokens (and the file's framing) were added.
+    framed = f'<file name="report.pdf">\n{text}\n</file>'
+    assert answer.usage.prompt_tokens == plain.usage.prompt_tokens + count_tokens(framed)
+    assert parses == ["report.pdf"]
+    # pdf-text is free: the cost is the tokens' only.
+    event = world.events()[-1]
+    assert event["tokens_prompt"] == answer.usage.prompt_tokens
+    assert event["plugins"] == ["file-parser"]
+    assert "plugin_costs" not in event
+
+
+def test_streamed_answer_carries_the_annotation_and_the_same_usage(world: World):
+    data = make_pdf(SENTENCE)
+    whole = ask(world, OPENAI_MODEL, file_part(data))
+    chunks = list(ask(world, OPENAI_MODEL, file_part(data), stream=True))
+
+    notes = [n for c in chunks for ch in c.choices
+             for n in ch.delta.to_dict().get("annotations") or []]
+    assert [n["file"]["hash"] for n in notes] == [hashlib.sha256(data).hexdigest()]
+    assert SENTENCE in notes[0]["file"]["content"][0]["text"]
+    usage = next(c.usage for c in chunks if c.usage)
+    assert usage.prompt_tokens == whole.usage.prompt_tokens
+
+
+def test_a_model_that_reads_files_gets_the_file_itself(world: World, parses):
+    plain = ask(world, ANTHROPIC_MODEL)
+    answer = ask(world, ANTHROPIC_MODEL, file_part(make_pdf(SENTENCE)))
+    # The simulator counts a document as it counts an image (85 tokens): the PDF went as a
+    # document block, not as text, and there is no parse result to annotate.
+    assert answer.usage.prompt_tokens == plain.usage.prompt_tokens + 85
+    assert file_annotations(answer.choices[0].message) == []
+    # Checked and counted for the hold all the same.
+    assert parses == ["report.pdf"]
+
+    text = ask(world, ANTHROPIC_MODEL, file_part(make_pdf(SENTENCE)),
+               extra_body={"plugins": [{"id": "file-parser", "pdf": {"engine": "pdf-text"}}]})
+    assert SENTENCE in file_annotations(text.choices[0].message)[0]["file"]["content"][0]["text"]
+
+
+def test_the_same_pdf_again_is_not_parsed_again(world: World, parses):
+    data = make_pdf(SENTENCE, "A second page.")
+    digest = hashlib.sha256(data).hexdigest()
+    first = ask(world, OPENAI_MODEL, file_part(data, "a.pdf"))
+    assert world.redis.ttl(keys.parsed_file(digest)) > 0
+
+    again = ask(world, OPENAI_MODEL, file_part(data, "a.pdf"))
+    assert parses == ["a.pdf"]  # the second came from the cache
+    assert again.usage.prompt_tokens == first.usage.prompt_tokens
+
+    # The client sends the annotation back with the conversation: not even the cache is read.
+    world.redis.delete(keys.parsed_file(digest))
+    note = file_annotations(first.choices[0].message)[0]
+    follow_up = world.client().chat.completions.create(
+        model=OPENAI_MODEL, max_tokens=20, messages=[
+            {"role": "user", "content": [ASK, file_part(data, "a.pdf")]},
+            {"role": "assistant", "content": first.choices[0].message.content,
+             "annotations": [note]},
+            {"role": "user", "content": "And on the second page?"},
+        ])
+    assert parses == ["a.pdf"]
+    assert file_annotations(follow_up.choices[0].message)[0]["file"]["hash"] == digest
+
+
+def refused(world: World, part: dict[str, Any], **extra: Any) -> str:
+    before = len(world.events())
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask(world, OPENAI_MODEL, part, **extra)
+    assert caught.value.status_code == 400
+    body: Any = caught.value.body
+    assert body["code"] == 400 and body["metadata"]["error_type"] == "invalid_request"
+    assert len(world.events()) == before  # no generation, nothing charged
+    return str(body["message"])
+
+
+def test_broken_encrypted_and_non_pdf_files_are_refused_with_the_reason(world: World):
+    data = make_pdf(SENTENCE)
+    assert "damaged or incomplete" in refused(world, file_part(data[: len(data) // 3]))
+    assert "encrypted with a password" in refused(
+        world, file_part(make_pdf(SENTENCE, password="s3cret")))
+    assert "not a PDF" in refused(world, file_part(b"plain words, no PDF"))
+    assert "only PDF files" in refused(world, file_part("data:text/csv;base64,YSxi"))
+    assert "not valid base64" in refused(world, file_part("data:application/pdf;base64,%%"))
+    assert "mistral-ocr' is not available here" in refused(
+        world, file_part(data), extra_body={"plugins": [
+            {"id": "file-parser", "pdf": {"engine": "mistral-ocr"}}]})
+    # The balance was never touched.
+    assert world.account()["credits"] == 10 * 1_000_000_000
+
+
+def test_page_limit_from_configuration(world: World, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(files, "LIMITS", files.Limits(max_pages=2))
+    assert "3 pages; the limit is 2" in refused(world, file_part(make_pdf("a", "b", "c")))
+
+
+def test_urls_fetched_with_limits(world: World, monkeypatch: pytest.MonkeyPatch):
+    # By default a URL on a private address is never fetched (the gateway's own network).
+    assert "127.0.0.1 is not a public address" in refused(world, file_part(world.sim + "/a.pdf"))
+    assert "unreachable" in refused(world, file_part("http://localhost:9/doc.pdf"))
+    assert "http(s) URL" in refused(world, file_part("ftp://example.com/doc.pdf"))
+    monkeypatch.setattr(files, "LIMITS", files.Limits(fetch_private=True))
+    assert "HTTP 404" in refused(world, file_part(world.sim + "/no/such/doc.pdf"))
+
+
+def pdf_server(data: bytes, hits: list[str]) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        hits.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/pdf")]})
+        await send({"type": "http.response.body", "body": data})
+
+    return serve_asgi(app)
+
+
+def test_a_pdf_by_url_is_fetched_once_and_read(world: World, monkeypatch: pytest.MonkeyPatch,
+                                              parses):
+    monkeypatch.setattr(files, "LIMITS", files.Limits(fetch_private=True))
+    hits: list[str] = []
+    with pdf_server(make_pdf(SENTENCE), hits) as base:
+        first = ask(world, OPENAI_MODEL, file_part(base + "/paper.pdf", "paper.pdf"))
+        again = ask(world, OPENAI_MODEL, file_part(base + "/paper.pdf", "paper.pdf"))
+        assert SENTENCE in file_annotations(first.choices[0].message)[0]["file"]["content"][0][
+            "text"]
+        assert again.usage.prompt_tokens == first.usage.prompt_tokens
+        assert hits == ["/paper.pdf"] and parses == ["paper.pdf"]
+
+        monkeypatch.setattr(files, "LIMITS", files.Limits(fetch_private=True, max_bytes=100))
+        assert "larger than the limit of 100 bytes" in refused(world, file_part(base + "/big.pdf"))
