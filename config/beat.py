@@ -24,6 +24,8 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "rankings-refresh": {"task": "rankings.refresh", "schedule": 300.0},
     # Categories of logged prompts, rolled up for rankings (rankings/categories.py).
     "rankings-classify-prompts": {"task": "rankings.classify_prompts", "schedule": 300.0},
+    # Generation content past GENERATION_CONTENT_DAYS, deleted (usage/content.py).
+    "usage-delete-expired-content": {"task": "usage.delete_expired_content", "schedule": 3600.0},
     # Finish reasons and errors a provider returned for the first time (marketplace/sightings.py).
     "collect-sightings": {"task": "marketplace.collect_sightings", "schedule": 60.0},
     # Quality probes of every endpoint; failing ones leave the routing lane (marketplace/probes.py).

@@ -26,6 +26,7 @@ from gateway.attribution import Attribution
 from gateway.attribution import from_scope as attribution_from
 from gateway.auth import Caller
 from gateway.catalog import Endpoint, Model
+from gateway.content import Transcript
 from gateway.errors import GatewayError
 from gateway.metering import Hold, Meter
 from gateway.plugins import Pipeline
@@ -83,6 +84,8 @@ class Generation:
     byok_listed_nanos: int = 0
     usage_event: bytes | None = None
     settled: bool = False
+    # What the client received, kept only for an account with prompt logging on.
+    transcript: Transcript | None = None
     # The first 402 met while looking for an endpoint the caller can afford.
     refusal: GatewayError | None = None
     # Prompt tokens the serving endpoint read from its cache (cache-aware stickiness).
@@ -170,6 +173,7 @@ class Completions:
             req=req,
             attribution=attribution_from(scope),
             hold=Hold(gen_id, caller.account.user_id, caller.key_hash),
+            transcript=Transcript() if caller.account.prompt_logging else None,
         )
 
     # -- reservation and settlement ------------------------------------------------------
@@ -278,6 +282,8 @@ class Completions:
             "provider_responses": gen.attempts,
             "created_at": time.time(),
         }
+        if gen.transcript is not None:
+            record["content"] = gen.transcript.pack(gen.req.body, gen.req.legacy)
         if gen.pipeline is not None:
             record.update(gen.pipeline.event_fields())
         return orjson.dumps(record)
@@ -397,6 +403,8 @@ class Completions:
             "usage": usage_payload(usage, charged) if gen.pipeline is None
             else gen.pipeline.usage(usage_payload(usage, charged)),
         })
+        if gen.transcript is not None:
+            gen.transcript.message(message)
         gen.charge(charged.nanos, self.event(
             gen, usage, charged, streamed=False, finish=finish,
             native=result.native_finish_reason, upstream_id=result.upstream_id))
@@ -535,6 +543,8 @@ class Completions:
                         if out is None:
                             continue
                         delta = out
+                    if gen.transcript is not None:
+                        gen.transcript.delta(delta)
                     await write(writer.delta(delta))
                 if opened.ended or state.error:
                     break
@@ -570,6 +580,8 @@ class Completions:
             error = {"code": 502, "message": failure,
                      "metadata": {"error_type": "provider_unavailable",
                                   "provider_name": endpoint.provider_name}}
+            if gen.transcript is not None:
+                gen.transcript.failed(failure)
             gen.charge(charged.nanos, self.event(
                 gen, usage, charged, streamed=True, finish="error",
                 native=state.native_finish_reason or "error", upstream_id=state.upstream_id))

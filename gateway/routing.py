@@ -26,6 +26,7 @@ from typing import Any
 from gateway.auth import Account
 from gateway.catalog import Endpoint, Model, Snapshot
 from gateway.errors import GatewayError, bad_request
+from gateway.plugins import compression
 from gateway.request import ChatRequest
 from gateway.stats import PERCENTILES, Live, View
 
@@ -101,15 +102,18 @@ class _Wants:
     require: bool
     used: frozenset[str]
     tier: str | None
+    # Context compression: "all", "small" (the default, endpoints of <= 8,192) or None (off).
+    compress: str | None = "small"
 
     @classmethod
     def of(cls, req: ChatRequest, account: Account) -> "_Wants":
         prefs = req.provider
         tier = req.body.get("service_tier")
+        compress = compression.mode(req.body)
         if not prefs and not account.ignore:  # the common case, without a dozen lookups
             return cls([], [], [], account.deny_training, False, False, [], None, False,
                        frozenset(k for k, v in req.body.items() if v is not None),
-                       tier if isinstance(tier, str) else None)
+                       tier if isinstance(tier, str) else None, compress)
         only = _names(prefs.get("only"), "only")
         max_price = prefs.get("max_price")
         return cls(
@@ -124,14 +128,20 @@ class _Wants:
             require=prefs.get("require_parameters") is True,
             used=frozenset(k for k, v in req.body.items() if v is not None),
             tier=tier if isinstance(tier, str) else None,
+            compress=compress,
         )
 
 
-def _filter(ep: Endpoint, req: ChatRequest, account: Account, wants: _Wants) -> str | None:
+def _too_long(ep: Endpoint, req: ChatRequest) -> bool:
+    return bool((ep.context_length and req.prompt_tokens >= ep.context_length)
+                or (ep.max_prompt_tokens and req.prompt_tokens > ep.max_prompt_tokens))
+
+
+def _filter(ep: Endpoint, req: ChatRequest, account: Account, wants: _Wants,
+            model: Model) -> str | None:
     """The name of the first filter that removes this endpoint (reference §2 names), or None."""
-    if ep.context_length and req.prompt_tokens >= ep.context_length:
-        return "context_length"
-    if ep.max_prompt_tokens and req.prompt_tokens > ep.max_prompt_tokens:
+    if _too_long(ep, req) and not (compression.applies(wants.compress, model, ep)
+                                   and compression.feasible(ep, req.max_tokens)):
         return "context_length"
     limit = ep.max_completion_tokens
     if req.max_tokens and limit and req.max_tokens > limit:
@@ -171,7 +181,7 @@ def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Acco
             continue
         if not _tier_admitted(ep, variant, wants.tier, wants.named):
             continue
-        reason = _filter(ep, req, account, wants)
+        reason = _filter(ep, req, account, wants, model)
         if reason is None:
             kept.append(ep)
         else:
@@ -341,8 +351,17 @@ def plan(snapshot: Snapshot, req: ChatRequest, account: Account,
         endpoints, removed = _eligible(model, variant, req, account, wants)
         excluded.extend(removed)
         if endpoints:
-            attempts.append((model, variant, _order(endpoints, variant, prefs, rng, view)))
+            ranked = _order(endpoints, variant, prefs, rng, view)
+            if wants.compress is not None:
+                # Endpoints that hold the whole prompt first: compression is the last resort.
+                ranked = ([e for e in ranked if not _too_long(e, req)]
+                          + [e for e in ranked if _too_long(e, req)])
+            attempts.append((model, variant, ranked))
     if not attempts:
+        if excluded and all(x.filter == "context_length" for x in excluded):
+            # One rule for a prompt too long everywhere: the 400 that names the largest context.
+            raise compression.context_exceeded(
+                max((m for m, _ in resolved), key=lambda m: m.context_length), req.prompt_tokens)
         raise no_endpoints(req.models, excluded)
     sort = prefs.get("sort")
     if isinstance(sort, dict) and sort.get("partition") == "none" and len(attempts) > 1:

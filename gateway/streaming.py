@@ -61,6 +61,8 @@ class ChunkWriter:
         self.legacy = legacy
         # Extra `usage` fields of the request's plugins (e.g. server_tool_use_details).
         self.usage_fields: dict[str, Any] | None = None
+        # Top-level fields of the last (usage) chunk, e.g. the plugins' openrouter_metadata.
+        self.response_fields: dict[str, Any] | None = None
 
     def serve(self, provider_name: str, model: str) -> None:
         self.base["provider"] = provider_name
@@ -84,7 +86,8 @@ class ChunkWriter:
         return event({**self.base, "choices": [self._choice(delta, finish or "stop", native)]})
 
     def usage(self, usage: Usage, cost: Cost) -> bytes:
-        return event({**self.base, "choices": [], "usage": self._usage(usage, cost)})
+        return event({**self.base, "choices": [], "usage": self._usage(usage, cost),
+                      **(self.response_fields or {})})
 
     def _usage(self, usage: Usage, cost: Cost) -> dict[str, Any]:
         payload = usage_payload(usage, cost)

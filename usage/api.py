@@ -1,5 +1,5 @@
 """GET /api/v1/activity (management key): the account's daily usage per model and endpoint;
-POST /api/v1/generation/feedback."""
+POST /api/v1/generation/feedback; GET /api/v1/generation/content."""
 
 from datetime import timedelta
 
@@ -11,9 +11,10 @@ from accounts.authentication import ApiKeyAuthentication
 from accounts.models import ApiKey
 from accounts.permissions import HasApiKey, IsManagementKey, request_key
 from config.api_errors import ApiError
+from rankings.api import MAX_ID_LENGTH, find_generation
 from rankings.dates import last_completed_day, parse_day
 from rankings.models import Generation
-from usage import feedback
+from usage import content, feedback
 from usage.activity import activity_items
 
 WINDOW_DAYS = 30
@@ -71,3 +72,27 @@ class FeedbackView(APIView):
         except feedback.InvalidFeedback as exc:
             raise ApiError(400, str(exc)) from None
         return Response({"data": {"success": True}})
+
+
+class GenerationContentView(APIView):
+    """GET /api/v1/generation/content?id=…: the stored input and output, for the generation's
+    own account (either key), only if prompt logging was on when it ran."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+
+    def get(self, request: Request) -> Response:
+        generation_id = request.query_params.get("id", "").strip()
+        if not generation_id:
+            raise ApiError(400, "Missing required query parameter: id")
+        owner = request_key(request).user_id
+        generation = stored = None
+        if len(generation_id) <= MAX_ID_LENGTH and generation_id.isprintable():
+            generation = find_generation(generation_id, owner)
+        if generation is not None:
+            stored = content.content_of(generation_id, owner)
+        if generation is None or stored is None:
+            # Someone else's generation, or one whose content was not logged or has expired.
+            raise ApiError(404, "Generation content not found")
+        failure = content.failure_of(generation, stored)
+        return Response({"data": content.api_data(stored, failure)})

@@ -1,8 +1,9 @@
 from django.urls import URLPattern, URLResolver, path
 
-from usage.api import ActivityView, FeedbackView
+from usage.api import ActivityView, FeedbackView, GenerationContentView
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("activity", ActivityView.as_view(), name="api-activity"),
     path("generation/feedback", FeedbackView.as_view(), name="api-generation-feedback"),
+    path("generation/content", GenerationContentView.as_view(), name="api-generation-content"),
 ]

@@ -131,8 +131,13 @@ def parse_event(event: Any) -> Generation:
 
 
 def parse_raw(raw: str | bytes) -> Generation:
+    return read_raw(raw)[0]
+
+
+def read_raw(raw: str | bytes) -> tuple[Generation, dict[str, Any]]:
+    """The Generation and the decoded event it came from (which may carry its content)."""
     try:
         event = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedEvent(f"invalid JSON: {exc}") from None
-    return parse_event(event)
+    return parse_event(event), event

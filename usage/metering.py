@@ -35,14 +35,17 @@ from django.db import DatabaseError, DataError, IntegrityError, close_old_connec
 
 from billing.ledger import record_usage
 from billing.topup import after_usage
+from rankings.ingest import insert_generations
 from rankings.models import DeadLetter, Generation
-from usage.events import MalformedEvent, parse_event, parse_raw
+from usage import content
+from usage.events import MalformedEvent, parse_event, parse_raw, read_raw
+from usage.models import GenerationContent
 from usage.streams import GROUP, STREAMS, Entry, safe_trim_id, text_of, trim_acknowledged
 
 __all__ = [
     "GROUP", "STREAMS", "BatchResult", "Consumer", "Entry", "MalformedEvent",
-    "default_consumer_name", "parse_event", "parse_raw", "safe_trim_id", "store_batch",
-    "trim_acknowledged",
+    "default_consumer_name", "parse_event", "parse_raw", "read_raw", "safe_trim_id",
+    "store_batch", "trim_acknowledged",
 ]
 
 logger = logging.getLogger(__name__)
@@ -70,9 +73,13 @@ class BatchResult:
         return self.generations + self.dead
 
 
-def _split(entries: Sequence[Entry]) -> tuple[list[Generation], list[DeadLetter]]:
+Split = tuple[list[Generation], list[DeadLetter], list[GenerationContent]]
+
+
+def _split(entries: Sequence[Entry]) -> Split:
     generations: list[Generation] = []
     dead: list[DeadLetter] = []
+    contents: list[GenerationContent] = []
     for raw_id, fields in entries:
         entry_id = text_of(raw_id)
         raw = (fields or {}).get(b"event")
@@ -82,11 +89,17 @@ def _split(entries: Sequence[Entry]) -> tuple[list[Generation], list[DeadLetter]
             dead.append(DeadLetter(entry_id=entry_id, raw=repr(fields), error=reason))
             continue
         try:
-            generations.append(parse_raw(raw))
+            generation, event = read_raw(raw)
         except MalformedEvent as exc:
             text = raw.decode(errors="replace")
             dead.append(DeadLetter(entry_id=entry_id, raw=text, error=str(exc)))
-    return generations, dead
+            continue
+        generations.append(generation)
+        stored = content.from_event(event, generation.id, generation.user_id,
+                                    generation.created_at)
+        if stored is not None:
+            contents.append(stored)
+    return generations, dead, contents
 
 
 def _drop_unknown_users(generations: Iterable[Generation]) -> None:
@@ -99,25 +112,27 @@ def _drop_unknown_users(generations: Iterable[Generation]) -> None:
             generation.user_id = None
 
 
-def _insert(generations: list[Generation], dead: list[DeadLetter]) -> BatchResult:
+def _insert(generations: list[Generation], dead: list[DeadLetter],
+            contents: Sequence[GenerationContent] = ()) -> BatchResult:
     """One transaction; the caller acknowledges the entries only once it has committed."""
     with transaction.atomic():
         _drop_unknown_users(generations)
         # Idempotent by primary key: a re-delivered event (or one stored by another consumer
-        # that claimed it) is skipped by ON CONFLICT DO NOTHING.
-        Generation.objects.bulk_create(generations, ignore_conflicts=True)
+        # that claimed it) is skipped by ON CONFLICT DO NOTHING. One COPY and one INSERT.
+        insert_generations(generations)
         # The usage charge commits with its generation, once per generation id.
         record_usage((g.user_id, g.id, g.cost) for g in generations)
         after_usage({g.user_id for g in generations if g.user_id is not None})
         DeadLetter.objects.bulk_create(dead, ignore_conflicts=True)
+        content.store(contents, generations)
     return BatchResult(generations=len(generations), dead=len(dead))
 
 
 def store_batch(entries: Sequence[Entry]) -> BatchResult:
     """Persist a batch of stream entries (not acknowledged here)."""
-    generations, dead = _split(entries)
+    generations, dead, contents = _split(entries)
     try:
-        return _insert(generations, dead)
+        return _insert(generations, dead, contents)
     except DatabaseError as exc:
         if not _is_data_error(exc):
             raise  # the database is unreachable: the batch stays pending, to be retried

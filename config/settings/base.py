@@ -149,6 +149,8 @@ SIMULATOR_URL = env_str("SIMULATOR_URL", "http://127.0.0.1:8003")
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", True)
 # The gateway's own address, for the web side's internal calls (playground, test calls).
 GATEWAY_URL = env_str("GATEWAY_URL", "http://127.0.0.1:8002")
+# Days a generation's input and output are kept (prompt-logging accounts only; usage/tasks.py).
+GENERATION_CONTENT_DAYS = env_int("GENERATION_CONTENT_DAYS", 90)
 
 LOGGING = {
     "version": 1,

@@ -70,12 +70,26 @@ class Context:
     # Extra fields of `usage` (e.g. server_tool_use_details) and of the usage event.
     usage_fields: JSON = field(default_factory=dict)
     event_fields: JSON = field(default_factory=dict)
+    # Top-level fields of the answer (the last chunk of a stream): `openrouter_metadata`
+    # with a `pipeline` stage per plugin that changed something (reference §21).
+    response_fields: JSON = field(default_factory=dict)
 
     def charge(self, plugin_id: str, nanos: int) -> None:
         self.costs[plugin_id] = nanos
 
     def annotate(self, annotation: JSON) -> None:
         self.annotations.append(annotation)
+
+    def stage(self, kind: str, stage: JSON | None) -> None:
+        """Set (or, with None, remove) this request's `openrouter_metadata.pipeline` stage of
+        this type: a plugin that runs per attempt reports what the serving attempt did."""
+        meta = self.response_fields.setdefault("openrouter_metadata", {"pipeline": []})
+        stages = [s for s in meta["pipeline"] if s.get("type") != kind]
+        if stage is not None:
+            stages.append({"type": kind, **stage})
+        meta["pipeline"] = stages
+        if not stages:
+            del self.response_fields["openrouter_metadata"]
 
     @property
     def cost_nanos(self) -> int:
@@ -347,3 +361,4 @@ __all__ = ["REGISTRY", "Context", "Pipeline", "Plugin", "pipeline_for", "registe
 
 # Plugin modules register themselves when imported.
 from gateway.plugins import files  # noqa: E402, F401
+from gateway.plugins import compression, healing  # noqa: E402, F401

@@ -15,6 +15,8 @@ streamed client therefore receives valid JSON in its deltas, with at most a shor
 or `[` is held back until one appears, since it may be prose or a fence to drop.
 """
 
+from typing import TYPE_CHECKING
+
 import orjson
 
 JSON_FORMATS = frozenset({"json_object", "json_schema"})
@@ -24,24 +26,6 @@ WORDS = {"true": "true", "false": "false", "null": "null", "True": "true", "Fals
 NUMBER_START = "-0123456789"
 NUMBER_CHARS = frozenset("0123456789+-.eE")
 CLOSERS = {"{": "}", "[": "]"}
-
-
-def wanted(body: dict[str, object]) -> bool:
-    """Does this request ask for healing: JSON output requested, or the plugin named?"""
-    fmt = body.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") in JSON_FORMATS:
-        return not _disabled(body)
-    plugins = body.get("plugins")
-    return isinstance(plugins, list) and any(
-        isinstance(p, dict) and p.get("id") == PLUGIN_ID and p.get("enabled") is not False
-        for p in plugins)
-
-
-def _disabled(body: dict[str, object]) -> bool:
-    plugins = body.get("plugins")
-    return isinstance(plugins, list) and any(
-        isinstance(p, dict) and p.get("id") == PLUGIN_ID and p.get("enabled") is False
-        for p in plugins)
 
 
 def is_json(text: str) -> bool:
@@ -282,3 +266,71 @@ class Healer:
         self._value_start(out)
         out.append(value)
         self._after_value()
+
+
+# -- the plugin -----------------------------------------------------------------------------
+
+from typing import Any  # noqa: E402
+
+from gateway.plugins import Context, Plugin, register_implicit  # noqa: E402
+
+if TYPE_CHECKING:
+    from gateway.request import ChatRequest
+
+
+@register_implicit
+class ResponseHealing(Plugin):
+    """Heals the content of the answer, streamed or not. Last in the pipeline: it sees the
+    text every other plugin produced.
+
+    Streamed (the reference heals only non-streamed answers; we heal both): the content goes
+    through the `Healer` as it streams, so the deltas a client concatenates are the healed JSON;
+    the text `Healer` holds back (a key until its colon, prose before the first bracket) and
+    the closing brackets of a truncated answer come in one last delta before the finish chunk.
+    """
+
+    id = PLUGIN_ID
+    order = 90
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self.healer = Healer()
+
+    @classmethod
+    def implicit(cls, req: "ChatRequest") -> dict[str, Any] | None:
+        fmt = req.body.get("response_format")
+        if isinstance(fmt, dict) and fmt.get("type") in JSON_FORMATS:
+            return {}
+        return None
+
+    def on_delta(self, ctx: Context, delta: dict[str, Any]) -> dict[str, Any] | None:
+        content = delta.get("content")
+        if not isinstance(content, str) or not content:
+            return delta
+        text = self.healer.feed(content)
+        if text:
+            delta["content"] = text
+            return delta
+        rest = {k: v for k, v in delta.items() if k not in ("content", "role")}
+        return {**delta, "content": ""} if any(v not in (None, "", []) for v in
+                                               rest.values()) else None
+
+    def at_end(self, ctx: Context, message: dict[str, Any]) -> dict[str, Any] | None:
+        if ctx.stream:
+            tail = self.healer.finish()
+            if self.healer.started and self.healer.changed:
+                self._report(ctx)
+            return {"content": tail} if tail else None
+        content = message.get("content")
+        if not isinstance(content, str) or message.get("tool_calls"):
+            return None
+        healed = heal(content)
+        if healed is not None:
+            message["content"] = healed
+            self._report(ctx)
+        return None
+
+    def _report(self, ctx: Context) -> None:
+        ctx.stage("response_healing", {"name": PLUGIN_ID,
+                                       "summary": "malformed JSON answer repaired"})
+        ctx.event_fields["response_healed"] = True

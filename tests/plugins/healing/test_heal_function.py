@@ -4,11 +4,14 @@ JSON is left alone, and a stream fed in any pieces gives the same text as the wh
 import itertools
 import json
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.plugins.healing import Healer, heal, wanted
+from gateway.plugins import pipeline_for
+from gateway.plugins.healing import Healer, heal
+from gateway.request import parse
 from simulator.engine import malform
 from simulator.knobs import MALFORMED_KINDS
 
@@ -93,9 +96,16 @@ def test_any_prefix_of_an_object_heals_to_json(doc: dict[str, object], cut: int)
 
 
 def test_when_healing_applies() -> None:
-    assert wanted({"response_format": {"type": "json_object"}})
-    assert wanted({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}})
-    assert wanted({"plugins": [{"id": "response-healing"}]})
-    assert not wanted({"response_format": {"type": "text"}})
-    assert not wanted({"response_format": {"type": "json_object"},
-                       "plugins": [{"id": "response-healing", "enabled": False}]})
+    def ids(body: dict[str, object]) -> list[str]:
+        body = {"model": "a/b", "messages": [{"role": "user", "content": "hi"}], **body}
+        pipeline = pipeline_for(parse(orjson.dumps(body)))
+        return [] if pipeline is None else pipeline.ids
+
+    assert "response-healing" in ids({"response_format": {"type": "json_object"}})
+    assert "response-healing" in ids(
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}})
+    assert "response-healing" in ids({"plugins": [{"id": "response-healing"}]})
+    assert "response-healing" not in ids({"response_format": {"type": "text"}})
+    assert "response-healing" not in ids(
+        {"response_format": {"type": "json_object"},
+         "plugins": [{"id": "response-healing", "enabled": False}]})
