@@ -29,7 +29,7 @@ from gateway.catalog import Endpoint, Model
 from gateway.content import Transcript
 from gateway.errors import GatewayError
 from gateway.metering import Hold, Meter
-from gateway.plugins import Pipeline
+from gateway.plugins import Pipeline, compression
 from gateway.pricing import Cost, Usage, cost, max_cost_nanos
 from gateway.providers import ADAPTERS
 from gateway.providers.base import DecoderState, StreamDecoder
@@ -122,7 +122,9 @@ def max_tokens_for(req: ChatRequest, endpoint: Endpoint) -> int:
     if endpoint.max_completion_tokens:
         return int(endpoint.max_completion_tokens)
     if endpoint.context_length:
-        return max(1, endpoint.context_length - req.prompt_tokens)
+        room = endpoint.context_length - req.prompt_tokens
+        # No room: the endpoint serves this prompt compressed, keeping room for the answer.
+        return room if room > 0 else compression.completion_reserve(endpoint, None)
     return 4096
 
 
@@ -402,6 +404,7 @@ class Completions:
             "choices": [choice],
             "usage": usage_payload(usage, charged) if gen.pipeline is None
             else gen.pipeline.usage(usage_payload(usage, charged)),
+            **(gen.pipeline.ctx.response_fields if gen.pipeline is not None else {}),
         })
         if gen.transcript is not None:
             gen.transcript.message(message)
@@ -419,6 +422,7 @@ class Completions:
         writer = ChunkWriter(gen.id, gen.created, gen.req.legacy)
         if gen.pipeline is not None:
             writer.usage_fields = gen.pipeline.ctx.usage_fields
+            writer.response_fields = gen.pipeline.ctx.response_fields
         headers_sent = False
 
         async def start() -> None:
