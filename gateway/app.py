@@ -189,7 +189,7 @@ class Gateway:
             if translator is not None:
                 gen.api_type = translator.api_type
             if pipeline is not None:
-                pipeline.bind(self.completions.session, self.redis)
+                pipeline.bind(self.completions.session, self.redis, self.settings)
                 await pipeline.prepare()  # e.g. files parsed: the hold must count their text
                 gen.pipeline = pipeline
             if self.limits is not None:

@@ -3,6 +3,8 @@
 import os
 from dataclasses import dataclass, field
 
+from gateway.search import SearchSettings
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
@@ -36,6 +38,8 @@ class Settings:
     # Where settles that could not reach Redis wait to be replayed (gateway/spool.py).
     spool_dir: str = field(
         default_factory=lambda: os.environ.get("GATEWAY_SPOOL_DIR") or ".var/spool")
+    # The `web` plugin's search engine and price (gateway/search.py).
+    web_search: SearchSettings = field(default_factory=SearchSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -47,4 +51,5 @@ class Settings:
             keepalive_interval=_float("GATEWAY_KEEPALIVE_INTERVAL", 3.0),
             hold_lifetime=_float("GATEWAY_HOLD_LIFETIME", 3600.0),
             redis_timeout=_float("GATEWAY_REDIS_TIMEOUT", 1.0),
+            web_search=SearchSettings.from_env(),
         )

@@ -38,6 +38,12 @@ class ChatRequest:
     legacy: bool = False
 
 
+def _server_tool(tool: dict[str, Any]) -> bool:
+    """A tool the gateway runs itself (gateway/plugins/web.py), not a function."""
+    kind = tool.get("type")
+    return isinstance(kind, str) and kind.startswith(("openrouter:", "web_search"))
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -161,8 +167,9 @@ def parse(raw: bytes, *, legacy: bool = False) -> ChatRequest:
     tools = body.get("tools")
     if tools is not None:
         if not isinstance(tools, list) or not all(
-            isinstance(t, dict) and isinstance(t.get("function"), dict)
-            and isinstance(t["function"].get("name"), str)
+            isinstance(t, dict) and ((isinstance(t.get("function"), dict)
+                                      and isinstance(t["function"].get("name"), str))
+                                     or _server_tool(t))
             for t in tools
         ):
             raise bad_request("'tools' must be an array of {type: 'function', function: {name}}")

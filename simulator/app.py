@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from simulator import embeddings, engine
+from simulator import embeddings, engine, search
 from simulator.cache import CacheRequest, PromptCache
 from simulator.formats.anthropic import AnthropicFormat
 from simulator.formats.base import ApiError, Context, Format, Parsed, Request
@@ -146,6 +146,9 @@ class Simulator:
             return
         if path.startswith("/_control/"):
             await self._control(scope, receive, send)
+            return
+        if path == "/search" or path.startswith("/search/"):
+            await search.app(scope, receive, send)  # the local search stand-in
             return
 
         fmt: Format | None = None

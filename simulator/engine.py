@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import orjson
 
-from simulator import reasoning
+from simulator import reasoning, search
 from simulator import schema as schema_gen
 from simulator.text import count_tokens, generate_pieces, seed_from, split_tokens
 
@@ -254,7 +254,10 @@ def plan(
         segments.append(Segment("text", [str(total)]))
         natural = "stop"
     else:
-        segments.append(Segment("text", generate_pieces(rng, n_text)))
+        # With web search results in the prompt, the answer cites the first one.
+        citation = search.cite(last_text)
+        cited = split_tokens(citation) if citation else []
+        segments.append(Segment("text", cited + generate_pieces(rng, n_text)))
         natural = "stop"
 
     return _limit(segments, natural, conv, conv.prompt_tokens())

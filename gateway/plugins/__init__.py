@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from gateway.catalog import Endpoint, Model
+    from gateway.config import Settings
     from gateway.redis_client import Redis
     from gateway.request import ChatRequest
 
@@ -63,6 +64,7 @@ class Context:
     stream: bool = False
     session: "aiohttp.ClientSession | None" = None
     redis: "Redis | None" = None
+    settings: "Settings | None" = None
     # Nano-dollars charged by plugins, by plugin id (one entry each; the last word wins).
     costs: dict[str, int] = field(default_factory=dict)
     # Annotations for the answer message (non-streamed; streamed ones go out on deltas).
@@ -232,8 +234,9 @@ class Pipeline:
     def ids(self) -> list[str]:
         return [p.id for p in self.plugins]
 
-    def bind(self, session: "aiohttp.ClientSession | None", redis: "Redis | None") -> None:
-        self.ctx.session, self.ctx.redis = session, redis
+    def bind(self, session: "aiohttp.ClientSession | None", redis: "Redis | None",
+             settings: "Settings | None" = None) -> None:
+        self.ctx.session, self.ctx.redis, self.ctx.settings = session, redis, settings
 
     async def prepare(self) -> None:
         """Every plugin's `prepare`, once, before the first hold."""
@@ -362,3 +365,4 @@ __all__ = ["REGISTRY", "Context", "Pipeline", "Plugin", "pipeline_for", "registe
 # Plugin modules register themselves when imported.
 from gateway.plugins import files  # noqa: E402, F401
 from gateway.plugins import compression, healing  # noqa: E402, F401
+from gateway.plugins import web  # noqa: E402, F401

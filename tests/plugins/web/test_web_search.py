@@ -1,0 +1,143 @@
+"""Web search through the real gateway and the openai SDK, answered from the local corpus."""
+
+from typing import Any
+
+import openai
+import pytest
+
+from gateway.search import SearchSettings
+from simulator.text import count_tokens
+from tests.gateway.conftest import (
+    LLAMA,
+    NANOS,
+    OPENAI_MODEL,
+    World,
+    default_models,
+    running_world,
+)
+
+QUESTION = "How does Redis persistence and replication work?"
+SEARCH_NANOS = 20_000_000  # 5 results at $4 per 1,000
+
+
+def ask(world: World, model: str = OPENAI_MODEL, max_tokens: int = 40, **extra: Any) -> Any:
+    return world.client().chat.completions.create(
+        model=model, messages=[{"role": "user", "content": QUESTION}], max_tokens=max_tokens,
+        **extra)
+
+
+def citations(annotations: Any) -> list[dict[str, Any]]:
+    return [a if isinstance(a, dict) else a.model_dump(exclude_none=True)
+            for a in annotations or []]
+
+
+def token_nanos(usage: Any, prompt: int = 150, completion: int = 600) -> int:
+    return usage.prompt_tokens * prompt + usage.completion_tokens * completion
+
+
+def test_streamed_answer_carries_citations_of_the_corpus_pages(world: World) -> None:
+    stream = ask(world, stream=True, extra_body={"plugins": [{"id": "web"}]})
+    text, seen = "", []
+    for chunk in stream:
+        if not chunk.choices:
+            usage = chunk.usage
+            continue
+        delta = chunk.choices[0].delta
+        notes = citations((delta.model_extra or {}).get("annotations"))
+        # A citation arrives with the delta that completes its link, before the answer ends.
+        seen += [(note, len(text + (delta.content or "")), chunk.choices[0].finish_reason)
+                 for note in notes]
+        text += delta.content or ""
+    cited = [(n, at) for n, at, _ in seen if n["url_citation"]["end_index"] > 0]
+    assert cited, "the answer's citation was not annotated while streaming"
+    note, at = cited[0]
+    span = note["url_citation"]
+    assert span["url"].startswith("https://redis.io/")
+    assert text[span["start_index"]:span["end_index"]] == f"[redis.io]({span['url']})"
+    assert at < len(text)  # annotated mid-stream, not only at the end
+    urls = [n["url_citation"]["url"] for n, _, _ in seen]
+    assert len(urls) == 5 == len(set(urls))
+    assert all(u.startswith("https://redis.io/") for u in urls[:3])
+    assert all(n["url_citation"]["title"] and n["url_citation"]["content"] for n, _, _ in seen)
+    assert round(usage.cost * NANOS) == token_nanos(usage) + SEARCH_NANOS
+    assert usage.model_extra["server_tool_use_details"] == {"web_search_requests": 1}
+
+
+def test_non_streamed_answer_is_annotated_and_charged_for_five_results(world: World) -> None:
+    before = world.account()["credits"] - world.account().get("spent", 0)
+    answer = ask(world, extra_body={"plugins": [{"id": "web"}]})
+    message = answer.choices[0].message
+    notes = citations(message.annotations)
+    assert len(notes) == 5
+    first = notes[0]["url_citation"]
+    assert message.content[first["start_index"]:first["end_index"]].startswith("[redis.io](")
+    # The results reached the model: the prompt is much longer than the question alone.
+    assert answer.usage.prompt_tokens > 200
+    charge = token_nanos(answer.usage) + SEARCH_NANOS
+    assert round(answer.usage.cost * NANOS) == charge
+    after = world.account()["credits"] - world.account()["spent"]
+    assert before - after == charge
+    event = next(e for e in world.events() if e["id"] == answer.id)
+    assert event["cost_nanos"] == charge
+    assert event["num_search_results"] == 5
+    assert event["web_search_engine"] == "local-corpus"
+    assert event["plugin_costs"] == {"web": "0.020000000"}
+
+
+def test_online_suffix_is_web_search_on_the_base_model(world: World) -> None:
+    answer = ask(world, model=f"{OPENAI_MODEL}:online")
+    assert answer.model == OPENAI_MODEL
+    assert len(citations(answer.choices[0].message.annotations)) == 5
+    assert round(answer.usage.cost * NANOS) == token_nanos(answer.usage) + SEARCH_NANOS
+
+
+def test_max_results_and_search_prompt_are_honoured(world: World) -> None:
+    # The simulated model obeys a length directive in its prompt: here only the search
+    # prompt carries one, so the answer's length shows that the prompt reached the model.
+    answer = ask(world, max_tokens=100, extra_body={"plugins": [{
+        "id": "web", "max_results": 2, "search_prompt": "Web search results [sim:tokens=7]"}]})
+    assert len(citations(answer.choices[0].message.annotations)) == 2
+    assert round(answer.usage.cost * NANOS) == token_nanos(answer.usage) + 8_000_000
+    content = answer.choices[0].message.content
+    cited = content[:content.index("), ") + 3]
+    assert answer.usage.completion_tokens == count_tokens(cited) + 7
+
+
+def test_server_tool_runs_the_search(world: World) -> None:
+    answer = ask(world, extra_body={"tools": [
+        {"type": "openrouter:web_search", "parameters": {"max_results": 3}}]})
+    assert len(citations(answer.choices[0].message.annotations)) == 3
+    assert answer.choices[0].finish_reason != "tool_calls"
+    assert not answer.choices[0].message.tool_calls
+    assert round(answer.usage.cost * NANOS) == token_nanos(answer.usage) + 12_000_000
+
+
+def test_disabled_web_plugin_searches_nothing(world: World) -> None:
+    answer = ask(world, extra_body={"plugins": [{"id": "web", "enabled": False}]})
+    assert not answer.choices[0].message.annotations
+    assert round(answer.usage.cost * NANOS) == token_nanos(answer.usage)
+
+
+@pytest.mark.parametrize("bad", [{"max_results": 0}, {"max_results": "5"},
+                                 {"search_prompt": 3}, {"engine": "altavista"},
+                                 {"include_domains": "redis.io"}])
+def test_bad_options_are_400s(world: World, bad: dict[str, Any]) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask(world, extra_body={"plugins": [{"id": "web", **bad}]})
+    assert "plugins[web]" in caught.value.message
+    assert world.events() == []
+
+
+def test_search_service_down_is_a_503_and_nothing_is_charged(redis_client: Any, sim: str
+                                                             ) -> None:
+    down = SearchSettings(engine="local", url="http://127.0.0.1:9/search", timeout=2)
+    with running_world(redis_client, sim, default_models(sim), web_search=down) as world:
+        for stream in (False, True):
+            with pytest.raises(openai.APIStatusError) as caught:
+                ask(world, model=LLAMA, stream=stream, extra_body={"plugins": [{"id": "web"}]})
+            assert caught.value.status_code == 503
+            assert "Web search is unavailable" in caught.value.message
+            assert caught.value.body["metadata"]["engine"] == "local-corpus"
+        assert world.account().get("spent", 0) == 0
+        assert world.events() == []
+        ask(world, model=LLAMA)  # without web search the model still answers
