@@ -24,6 +24,8 @@ SCHEDULE: dict[str, dict[str, Any]] = {
     "rankings-refresh": {"task": "rankings.refresh", "schedule": 300.0},
     # Categories of logged prompts, rolled up for rankings (rankings/categories.py).
     "rankings-classify-prompts": {"task": "rankings.classify_prompts", "schedule": 300.0},
+    # App favicons from their sites, for the showcase (rankings/favicons.py).
+    "rankings-fetch-favicons": {"task": "rankings.fetch_favicons", "schedule": 600.0},
     # Generation content past GENERATION_CONTENT_DAYS, deleted (usage/content.py).
     "usage-delete-expired-content": {"task": "usage.delete_expired_content", "schedule": 3600.0},
     # Finish reasons and errors a provider returned for the first time (marketplace/sightings.py).

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
+from rankings.favicons import apps_with_icons
 from rankings.models import AccountDailyUsage, App, AppDaily, AppRanking, ModelApp
 from rankings.seed import is_synthetic
 
@@ -14,7 +15,7 @@ COLORS = ["#6366f1", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#ec
 
 
 def color_of(app: App) -> str:
-    """The generated icon's color: stable per app, no favicon fetched on the request path."""
+    """The generated icon's color: stable per app (favicons are fetched by a job, favicons.py)."""
     return COLORS[app.pk % len(COLORS)]
 
 
@@ -33,9 +34,11 @@ def apps_page(query: str, sort: str, page_number: int) -> dict[str, Any]:
         page: Page = Paginator(everything, PAGE_SIZE).get_page(page_number)
     else:
         page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    with_icons = apps_with_icons([row.app_id for row in page.object_list])
     for row in page.object_list:
         row.trend = _trend(row)
         row.color = color_of(row.app)
+        row.has_icon = row.app_id in with_icons
     return {"page": page, "query": query, "sort": sort, "sorts": SORTS,
             "synthetic": is_synthetic()}
 
@@ -60,6 +63,7 @@ def app_page(app: App) -> dict[str, Any]:
     return {
         "app": app,
         "color": color_of(app),
+        "has_icon": bool(apps_with_icons([app.pk])),
         "ranking": ranking,
         "usage_daily": {"days": [d.isoformat() for d, _ in daily],
                         "values": [t for _, t in daily]} if daily else None,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from rankings import categories
+from rankings import categories, favicons
 from rankings.partitions import ensure_partitions
 from rankings.refresh import refresh_rankings
 
@@ -23,3 +23,9 @@ def refresh() -> None:
 def classify_prompts() -> int:
     """Logged prompts' categories, rolled up per day, model and category."""
     return categories.run()
+
+
+@shared_task(name="rankings.fetch_favicons", ignore_result=True)
+def fetch_favicons() -> int:
+    """Icons of apps never tried or due again, from their own sites."""
+    return favicons.refresh_icons()

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from rankings import leaderboards, showcase
-from rankings.models import App
+from rankings.models import App, AppIcon
 
 
 def _page(request: HttpRequest) -> int:
@@ -18,6 +18,18 @@ def _page(request: HttpRequest) -> int:
 def rankings_page(request: HttpRequest) -> HttpResponse:
     context = leaderboards.rankings_context(request.GET.get("period", "week"), _page(request))
     return render(request, "rankings/rankings.html", context)
+
+
+def app_icon(request: HttpRequest, app_id: int) -> HttpResponse:
+    """The stored favicon of a public app, from our own origin."""
+    icon = AppIcon.objects.filter(app_id=app_id, app__hidden=False).exclude(content=b"").first()
+    if icon is None:
+        raise Http404("No icon")
+    response = HttpResponse(bytes(icon.content), content_type=icon.content_type)
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
 def apps_page(request: HttpRequest) -> HttpResponse:
