@@ -7,6 +7,7 @@ read is a 400 that says why.
 """
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 import openai
@@ -14,8 +15,9 @@ import pytest
 
 from gateway import keys
 from gateway.plugins import files
+from simulator.testing import recent_requests
 from simulator.text import count_tokens
-from tests.gateway.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, World
+from tests.gateway.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, World, publish_account
 from tests.plugins.files.pdfs import file_part, make_pdf
 from tests.servers import serve_asgi
 
@@ -174,3 +176,29 @@ def test_a_pdf_by_url_is_fetched_once_and_read(world: World, monkeypatch: pytest
 
         monkeypatch.setattr(files, "LIMITS", files.Limits(fetch_private=True, max_bytes=100))
         assert "larger than the limit of 100 bytes" in refused(world, file_part(base + "/big.pdf"))
+
+
+def test_the_hold_counts_the_text_of_the_pdf(world: World):
+    """A credit that would cover the question with a file priced as one image does not cover
+    the PDF's text: refused before any model is called, so it cannot be overspent."""
+    long_page = " ".join(["The heron waits by the quiet river at dawn."] * 60)
+    data = make_pdf(*[long_page] * 20)  # ~50,000 bytes of text
+    publish_account(world.redis, credits_usd=0.002)
+    with pytest.raises(openai.APIStatusError) as caught:
+        ask(world, OPENAI_MODEL, file_part(data))
+    assert caught.value.status_code == 402
+    assert recent_requests(world.sim) == []
+    assert ask(world, OPENAI_MODEL, file_part(make_pdf(SENTENCE))).usage.prompt_tokens > 0
+
+
+def test_a_configured_page_price_is_charged_once_per_parse(world: World,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(files, "LIMITS", files.Limits(price_per_1000_pages=Decimal("2")))
+    data = make_pdf("one", "two", "three")
+    plain = ask(world, OPENAI_MODEL, file_part(data, "first.pdf"))
+    assert world.events()[-1]["plugin_costs"] == {"file-parser": "0.006000000"}
+    again = ask(world, OPENAI_MODEL, file_part(data, "first.pdf"))  # from the cache: free
+    assert "plugin_costs" not in world.events()[-1]
+    # $2 per 1,000 pages: three pages are $0.006 on top of the tokens.
+    assert round(Decimal(str(plain.usage.cost)) - Decimal(str(again.usage.cost)), 9) == \
+        Decimal("0.006")
