@@ -112,5 +112,5 @@ PROBES_FAILING = "gw:probes:failing"
 
 def parsed_file(digest: str) -> str:
     """The text of a file parsed by the file-parser plugin (gateway/plugins/files.py), by the
-    SHA-256 of its bytes (of its URL, for a file sent as a URL); expires."""
+    SHA-256 of its bytes; expires."""
     return f"gw:file:{digest}"

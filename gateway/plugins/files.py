@@ -9,8 +9,8 @@ default there). `mistral-ocr` is not offered here and is refused with a 400.
 The plugin turns itself on when a request has a file part. Per request, once and before the
 hold (`prepare`): each file is read (a data URL decoded, a URL fetched), checked and parsed, so
 that the hold covers its text and a broken, encrypted or oversized file is a 400 before any
-model is called. Parsed text is cached in Redis by the file's SHA-256 (of its URL, for a file
-sent as a URL) for `GATEWAY_FILE_CACHE_TTL`, and the answer carries a `file` annotation with
+model is called. Parsed text is cached in Redis by the SHA-256 of the file's bytes for
+`GATEWAY_FILE_CACHE_TTL`, and the answer carries a `file` annotation with
 that hash and the text: a client that sends the annotation back on the assistant message is
 not parsed again at all, one that only resends the file is served from the cache.
 """
@@ -204,23 +204,22 @@ class FileParser(Plugin):
                 raise bad_request(f"{where}.file.file_id is not supported here: send the file "
                                   "itself as file_data (a base64 data URL or an https URL)")
             raise bad_request(f"{where}.file.file_data must be a base64 data URL or a URL")
-        data: bytes | None = None
         if data_url.startswith("data:"):
             media_type, data = pdf.decode_data_url(data_url, name)
             if len(data) > self.limits.max_bytes:
                 raise pdf.too_large(name, self.limits.max_bytes)
             if media_type not in ("application/pdf", "application/octet-stream"):
                 raise pdf.file_error(name, f"only PDF files can be read, not {media_type}")
-            digest = pdf.digest(data)
         else:
-            digest = pdf.digest(data_url.encode())
+            # Fetched every time: the cache is by content, so a URL whose document changed
+            # is read anew, and knowing a URL never reveals a text someone else fetched.
+            data = await self._fetch(data_url, name)
+        digest = pdf.digest(data)
         if digest in known:
             return FileInput(i, j, name, digest, known[digest], 0, parsed_here=False)
         cached = await self._cached(ctx, digest)
         if cached is not None:
             return FileInput(i, j, name, digest, cached.text, cached.pages, parsed_here=False)
-        if data is None:
-            data = await self._fetch(data_url, name)
         parsed = await pdf.parse(data, name, self.limits.max_pages)
         if ctx.redis is not None:
             await ctx.redis.execute(

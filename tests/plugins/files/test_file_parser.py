@@ -162,7 +162,7 @@ def pdf_server(data: bytes, hits: list[str]) -> Any:
     return serve_asgi(app)
 
 
-def test_a_pdf_by_url_is_fetched_once_and_read(world: World, monkeypatch: pytest.MonkeyPatch,
+def test_a_pdf_by_url_is_read_and_parsed_once(world: World, monkeypatch: pytest.MonkeyPatch,
                                               parses):
     monkeypatch.setattr(files, "LIMITS", files.Limits(fetch_private=True))
     hits: list[str] = []
@@ -172,7 +172,8 @@ def test_a_pdf_by_url_is_fetched_once_and_read(world: World, monkeypatch: pytest
         assert SENTENCE in file_annotations(first.choices[0].message)[0]["file"]["content"][0][
             "text"]
         assert again.usage.prompt_tokens == first.usage.prompt_tokens
-        assert hits == ["/paper.pdf"] and parses == ["paper.pdf"]
+        # Fetched each time (the document behind a URL may change), parsed once per content.
+        assert hits == ["/paper.pdf", "/paper.pdf"] and parses == ["paper.pdf"]
 
         monkeypatch.setattr(files, "LIMITS", files.Limits(fetch_private=True, max_bytes=100))
         assert "larger than the limit of 100 bytes" in refused(world, file_part(base + "/big.pdf"))
