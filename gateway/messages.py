@@ -35,6 +35,15 @@ def _image_part(block: JSON) -> JSON:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
+def _file_part(block: JSON) -> JSON:
+    """A PDF document block -> a chat `file` part, which the file-parser plugin reads."""
+    source = block["source"]
+    url = (f"data:{source.get('media_type') or 'application/pdf'};base64,{source.get('data')}"
+           if source.get("type") == "base64" else str(source.get("url", "")))
+    return {"type": "file",
+            "file": {"filename": str(block.get("title") or "document.pdf"), "file_data": url}}
+
+
 def _text_part(block: JSON) -> JSON:
     part: JSON = {"type": "text", "text": str(block.get("text", ""))}
     if isinstance(block.get("cache_control"), dict):
@@ -67,6 +76,9 @@ def _user_turn(blocks: list[JSON], at: str) -> list[JSON]:
                 text = f"Error: {text}"
             results.append({"role": "tool", "tool_call_id": block["tool_use_id"],
                             "content": text})
+        elif kind == "document" and isinstance(block.get("source"), dict) \
+                and block["source"].get("type") in ("base64", "url"):
+            parts.append(_file_part(block))
         elif kind in ("document", "search_result"):
             parts.append({"type": "text", "text": _tool_result_text(block.get("content"))
                           if kind == "search_result" else str(block.get("title") or "")})
@@ -93,6 +105,10 @@ def _assistant_turn(blocks: list[JSON]) -> JSON:
         elif kind == "redacted_thinking":
             details.append(reasoning.encrypted_detail(str(block.get("data", "")),
                                                       reasoning.ANTHROPIC, len(details)))
+    # A signed thinking block may carry Gemini's thought signature (see thinking_blocks): it
+    # goes back in Gemini's form as well, first; each adapter reads only its own format.
+    details = [reasoning.encrypted_detail(str(d["signature"]), reasoning.GEMINI, i)
+               for i, d in enumerate(details) if d.get("signature")] + details
     turn: JSON = {"role": "assistant", "content": "".join(texts) if texts else None}
     if calls:
         turn["tool_calls"] = calls
@@ -215,8 +231,16 @@ def usage_of(usage: JSON | None) -> JSON:
     }
 
 
+def _gemini_signature(detail: JSON) -> str | None:
+    if detail.get("type") == "reasoning.encrypted" and \
+            detail.get("format") == reasoning.GEMINI and detail.get("data"):
+        return str(detail["data"])
+    return None
+
+
 def thinking_blocks(message: JSON) -> list[JSON]:
     blocks: list[JSON] = []
+    signatures: list[str] = []
     for detail in message.get("reasoning_details") or ():
         if detail.get("type") == "reasoning.text":
             blocks.append({"type": "thinking", "thinking": detail.get("text") or "",
@@ -224,8 +248,18 @@ def thinking_blocks(message: JSON) -> list[JSON]:
         elif detail.get("type") == "reasoning.encrypted" and \
                 detail.get("format") == reasoning.ANTHROPIC:
             blocks.append({"type": "redacted_thinking", "data": detail.get("data") or ""})
+        elif (signature := _gemini_signature(detail)) is not None:
+            signatures.append(signature)
     if not blocks and message.get("reasoning"):
         blocks.append({"type": "thinking", "thinking": message["reasoning"], "signature": ""})
+    if signatures:
+        # Gemini's thought signature signs the turn's thinking, so it is that thinking
+        # block's signature (a block of its own when the thoughts were not returned).
+        unsigned = [b for b in blocks if b["type"] == "thinking" and not b["signature"]]
+        if unsigned:
+            unsigned[0]["signature"] = signatures[0]
+        else:
+            blocks.insert(0, {"type": "thinking", "thinking": "", "signature": signatures[0]})
     return blocks
 
 
@@ -349,6 +383,12 @@ class MessagesTranslator(Translator):
                     detail.get("format") == reasoning.ANTHROPIC:
                 out += self._open("redacted", {"type": "redacted_thinking",
                                                "data": detail.get("data") or ""})
+            elif (signature := _gemini_signature(detail)) is not None:
+                # Gemini sends it on the part after its thoughts: it signs the open thinking.
+                if self.block != "thinking":
+                    out += self._open("thinking", {"type": "thinking", "thinking": "",
+                                                   "signature": ""})
+                out += self._delta({"type": "signature_delta", "signature": signature})
         if delta.get("content"):
             if self.block != "text":
                 out += self._open("text", {"type": "text", "text": ""})

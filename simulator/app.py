@@ -231,6 +231,7 @@ class Simulator:
             return
 
         rec.model, rec.streamed = parsed.model, parsed.stream
+        rec.signatures = parsed.conv.signatures
         plan = engine.plan(
             parsed.conv,
             provider=req.provider,

@@ -79,6 +79,8 @@ class Conversation:
     # Thinking budget in tokens (None = the model does not think before answering).
     thinking: int | None = None
     parallel_tools: bool = True
+    # Thought signatures the client sent back (Gemini), in order: logged for tests.
+    signatures: list[str] = field(default_factory=list)
 
     def prompt_tokens(self) -> int:
         total = sum(count_tokens(s) for s in self.system)

@@ -190,6 +190,8 @@ class RequestRecord:
     finish_reason: str | None = None
     client_disconnected: bool = False
     done: bool = False
+    # Thought signatures the request carried back (Gemini format).
+    signatures: list[str] = field(default_factory=list)
     ended_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:

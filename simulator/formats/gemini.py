@@ -260,6 +260,8 @@ def _conversation(body: dict[str, Any]) -> Conversation:
         msg = Message("user" if role == "user" else "assistant")
         responses = 0
         for fields in parts:
+            if "thoughtSignature" in fields:
+                conv.signatures.append(fields["thoughtSignature"])
             if "text" in fields and not fields.get("thought"):
                 msg.texts.append(fields["text"])
             if "inlineData" in fields or "fileData" in fields:
