@@ -327,6 +327,7 @@ class MixtureRun:
             "session_id": body.get("session_id")
             if isinstance(body.get("session_id"), str) else None,
             "upstream_id": None, "service_tier": None, "router": self.mixture.id,
+            "virtual": True,  # its sub-generations carry the usage: rankings skip this row
             "provider_responses": self.breakdown(), "created_at": time.time(),
         }
         await self.completions.meter.settle(self.parent.hold, 0, self.parent.id,

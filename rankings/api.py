@@ -1,4 +1,5 @@
-"""GET /api/v1/generation?id=gen-…: the stats of one generation, for its owner's keys."""
+"""GET /api/v1/generation?id=gen-…: the stats of one generation, for its owner's keys; for a
+mixture's parent, the breakdown of its sub-generations (model, provider, tokens, cost, latency)."""
 
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,10 +44,36 @@ def _attempt(item: Any) -> Any:
     return {"status": item.get("status")} | {k: v for k, v in attempt.items() if v is not None}
 
 
+def _metered(row: Generation, listed: dict[str, Any]) -> dict[str, Any]:
+    """A sub-generation as its own row says (what was charged), with its place in the mixture."""
+    return {
+        "id": row.id, "role": listed.get("role") or "sub-call", "layer": listed.get("layer"),
+        "model": row.model, "provider": row.provider, "provider_name": row.provider_name,
+        "endpoint_id": row.endpoint_id, "status": row.status, "latency_ms": row.latency_ms,
+        "tokens_prompt": row.tokens_prompt, "tokens_completion": row.tokens_completion,
+        "cost": f"{row.cost:.9f}",
+    }
+
+
+def sub_generations(generation: Generation) -> list[Any] | None:
+    """A virtual model's breakdown: its sub-generations linked by parent_id, in the order the
+    gateway listed them; a sub-call not stored yet (or that failed) as the gateway listed it.
+    None for any other generation."""
+    listed = generation.provider_responses
+    if not generation.virtual or generation.user_id is None:
+        return listed
+    rows = {row.id: row for row in Generation.objects.filter(
+        parent_id=generation.id, user_id=generation.user_id)}
+    items = [item for item in listed or () if isinstance(item, dict)]
+    known = {item.get("id") for item in items}
+    return [_metered(rows[item["id"]], item) if item.get("id") in rows else item
+            for item in items] + [_metered(rows[i], {}) for i in sorted(set(rows) - known)]
+
+
 def generation_data(generation: Generation) -> dict[str, Any]:
     """The `data` object of OpenRouter's GenerationResponse; every required field is present."""
     cost = float(generation.cost)
-    responses = generation.provider_responses
+    responses = sub_generations(generation)
     return {
         "id": generation.id,
         "upstream_id": generation.upstream_id or None,

@@ -52,6 +52,13 @@ class Generation(models.Model):
     upstream_id = models.TextField(blank=True)
     service_tier = models.TextField(blank=True)
     provider_responses = models.JSONField(null=True, blank=True)  # one entry per attempt
+    # A sub-call of a mixture of agents points at its parent generation (no foreign key: the
+    # partitioned table cannot have one, and either row may be stored first). NULL rather than
+    # "" for none, so the partial index below holds only the linked rows.
+    parent_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    # The parent row of a virtual model (a mixture): no tokens or cost of its own, its
+    # sub-generations carry them. The rollups leave it out (rankings/rollup_sql.py).
+    virtual = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField()  # when the gateway started the generation
     recorded_at = models.DateTimeField(auto_now_add=True)  # when the consumer persisted it
 
@@ -64,6 +71,9 @@ class Generation(models.Model):
             models.Index(fields=["key_id", "-created_at"], name="generation_key_created"),
             models.Index(fields=["model", "created_at"], name="generation_model_created"),
             models.Index(fields=["created_at"], name="generation_created"),
+            # A parent's sub-generations (/api/v1/generation); most rows have no parent.
+            models.Index(fields=["parent_id"], name="generation_parent",
+                         condition=models.Q(parent_id__isnull=False)),
         ]
 
     def __str__(self) -> str:

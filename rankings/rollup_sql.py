@@ -12,6 +12,12 @@ def sql(name: str) -> str:
     return (SQL / name).read_text()
 
 
+def counted(transition_table: str) -> str:
+    """The rows of a statement that the rollups count: all but the parent rows of virtual
+    models (a mixture's own row; its sub-generations carry the real models' usage)."""
+    return f"(SELECT * FROM {transition_table} WHERE NOT virtual) AS generations"  # noqa: S608
+
+
 def functions() -> str:
     """The app-origin function and the rollup functions (insert adds, delete subtracts);
     CREATE OR REPLACE, so running it again updates them in place."""
@@ -19,8 +25,8 @@ def functions() -> str:
     rollups = "\n".join(
         function.replace("__NAME__", name).replace("__ROWS__", rows).replace("__SIGN__", sign)
         for name, rows, sign in [
-            ("insert", "inserted_generations", "1"),
-            ("delete", "deleted_generations", "(-1)"),
+            ("insert", counted("inserted_generations"), "1"),
+            ("delete", counted("deleted_generations"), "(-1)"),
         ]
     )
     return sql("app_origin.sql") + "\n" + rollups

@@ -93,6 +93,9 @@ def parse_event(event: Any) -> Generation:
     if not all(isinstance(item, str) for item in categories):
         raise MalformedEvent("field 'app_categories' must be a list of strings")
     responses = _optional(event, "provider_responses", list)
+    parent_id = _optional(event, "parent_id", str)
+    if parent_id is not None and (not parent_id.startswith("gen-") or len(parent_id) > 100):
+        raise MalformedEvent(f"not a parent generation id: {parent_id[:120]!r}")
     throughput = _optional(event, "throughput", (int, float))
     return Generation(
         id=generation_id,
@@ -126,6 +129,8 @@ def parse_event(event: Any) -> Generation:
         upstream_id=_text(event, "upstream_id"),
         service_tier=_text(event, "service_tier"),
         provider_responses=responses,
+        parent_id=parent_id,
+        virtual=_optional(event, "virtual", bool) or False,
         created_at=created_at,
     )
 
