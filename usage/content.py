@@ -135,6 +135,43 @@ def prompt_text(value: Any) -> str:
     return "\n".join(parts)
 
 
+def _text_of(body: Any) -> str:
+    """A message's content as text: its text parts, other parts named in brackets."""
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, list):
+        return "" if body is None else json.dumps(body)
+    parts = []
+    for part in body:
+        if isinstance(part, dict) and isinstance(part.get("text"), str):
+            parts.append(part["text"])
+        elif isinstance(part, dict):
+            parts.append(f"[{part.get('type') or 'part'}]")
+    return "\n".join(parts)
+
+
+def for_page(content: dict[str, Any]) -> dict[str, Any]:
+    """What a generation's page shows: each input message as (role, text), then the output."""
+    found = content.get("input")
+    given: dict[str, Any] = found if isinstance(found, dict) else {}
+    if isinstance(given.get("prompt"), str):
+        messages = [("prompt", given["prompt"])]
+    else:
+        messages = [(str(m.get("role") or "?"), _text_of(m.get("content")))
+                    for m in given.get("messages") or () if isinstance(m, dict)]
+    data = api_data(content, None)["output"]
+    failed = content.get("error")
+    error: dict[str, Any] = failed if isinstance(failed, dict) else {}
+    return {
+        "messages": messages,
+        "completion": data["completion"],
+        "reasoning": data["reasoning"],
+        "tool_calls": [json.dumps(call, indent=2) for call in data.get("tool_calls") or ()],
+        "error": error.get("message"),
+        "truncated": bool(content.get("truncated")),
+    }
+
+
 def api_data(content: dict[str, Any], failure: dict[str, Any] | None) -> dict[str, Any]:
     """The `data` of GET /api/v1/generation/content (GenerationContentData)."""
     value = content.get("input")

@@ -4,6 +4,7 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import ApiKey
 from rankings.models import AccountDailyUsage, Generation
 from rankings.seed import is_synthetic
-from usage import feedback
+from usage import content, feedback
 from usage.activity import Filters, dashboard, generations
 
 DEFAULT_DAYS = 30
@@ -116,10 +117,13 @@ def generation_page(request: HttpRequest, generation_id: str) -> HttpResponse:
     generation = Generation.objects.filter(pk=generation_id, user_id=_uid(request)).first()
     if generation is None:
         raise Http404("No such generation on this account")
+    stored = content.content_of(generation.id, _uid(request))
     return render(request, "usage/generation.html", {
         "g": generation,
         "categories": feedback.CATEGORIES,
         "feedback": feedback.existing(generation.id, _uid(request)),
+        "content": None if stored is None else content.for_page(stored),
+        "content_days": settings.GENERATION_CONTENT_DAYS,
     })
 
 
