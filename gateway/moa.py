@@ -253,6 +253,8 @@ class MixtureRun:
             raise GatewayError(int(error.get("code") or 502),
                                str(error.get("message") or "The aggregator failed"),
                                {"error_type": "provider_unavailable", **self.metadata()})
+        if self.parent.transcript is not None:  # the answer the client got, for its log
+            self.parent.transcript.message(outcome.message or {"content": outcome.text})
         return outcome
 
     def _label(self, model: str, index: int, layer: int, numbered: bool) -> str:
@@ -330,6 +332,8 @@ class MixtureRun:
             "virtual": True,  # its sub-generations carry the usage: rankings skip this row
             "provider_responses": self.breakdown(), "created_at": time.time(),
         }
+        if self.parent.transcript is not None:
+            record["content"] = self.parent.transcript.pack(body, legacy=False)
         await self.completions.meter.settle(self.parent.hold, 0, self.parent.id,
                                             orjson.dumps(record))
 

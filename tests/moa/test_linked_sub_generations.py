@@ -8,6 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from accounts.models import PrivacySettings
+from accounts.publish import publish_account
 from billing.ledger import balance
 from config.redis import get_redis
 from gateway.app import Gateway
@@ -19,6 +21,7 @@ from tests.moa.conftest import LLAMA, MIXTRAL, QWEN, mixture_models
 from tests.presets.conftest import openai_client
 from tests.servers import serve_asgi
 from usage.metering import Consumer
+from usage.models import GenerationContent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MIXTURE = "openmarket/moa-open-lite"
@@ -63,3 +66,27 @@ def test_sub_generations_are_stored_linked_charged_once_and_ranked_as_their_mode
     assert not HourlyUsage.objects.filter(model=MIXTURE).exists()
     ranked = set(ModelRanking.objects.filter(period="day").values_list("model", flat=True))
     assert ranked == {LLAMA, QWEN, MIXTRAL}
+
+
+def test_with_prompt_logging_the_parent_keeps_the_question_and_the_final_answer(
+    make_key, redis_client, sim  # noqa: F811
+):
+    key = make_key("ada@example.com", credits="5")
+    user = User.objects.get(email="ada@example.com")
+    PrivacySettings.objects.update_or_create(user=user, defaults={"prompt_logging": True})
+    publish_account(user.pk)
+    publish_catalog(redis_client, mixture_models(sim))
+    question = [{"role": "user", "content": "[sim:tokens=8] hi"}]
+    with serve_asgi(Gateway(gateway_settings())) as url:
+        chunks = list(openai_client(url, key).chat.completions.create(
+            model=MIXTURE, max_tokens=16, stream=True, messages=question))
+    answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    Consumer(get_redis(), name="moa-test").drain()
+
+    data = Client().get(f"/api/v1/generation/content?id={chunks[0].id}",
+                        HTTP_AUTHORIZATION=f"Bearer {key}").json()["data"]
+    assert data["input"] == {"messages": question}
+    assert answer and data["output"]["completion"] == answer
+    # Each sub-call keeps its own input (the aggregator's holds the proposers' answers).
+    subs = Generation.objects.filter(parent_id=chunks[0].id)
+    assert GenerationContent.objects.filter(generation_id__in=subs.values("id")).count() == 4
