@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--accounts", type=int, default=200)
         parser.add_argument("--apps", type=int, default=300)
         parser.add_argument("--models", type=int, default=60)
-        parser.add_argument("--batch-size", type=int, default=10_000)
+        parser.add_argument("--batch-size", type=int, default=20_000)
         parser.add_argument("--clear", action="store_true", help="remove the demo data")
 
     def handle(self, *args: Any, **options: Any) -> None:
