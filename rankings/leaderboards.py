@@ -8,6 +8,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 
+from rankings.categories import category_mix
 from rankings.models import AppRanking, ModelApp, ModelDaily, ModelQuality, ModelRanking, Snapshot
 from rankings.seed import is_synthetic
 
@@ -108,6 +109,7 @@ def home_context() -> dict[str, Any]:
 
 def model_context(model_id: str) -> dict[str, Any]:
     empty: dict[str, Any] = {"usage_daily": None, "model_apps": [], "quality": [],
+                             "category_mix": {},
                              "usage_synthetic": False}
     return _cached(f"model:{model_id}", lambda: _model_context(model_id), empty)
 
@@ -142,4 +144,5 @@ def _model_context(model_id: str) -> dict[str, Any]:
                            .select_related("app").order_by("rank")[:10]),
         "quality": quality,
         "usage_synthetic": is_synthetic(),
+        "category_mix": category_mix(model_id),
     }

@@ -17,6 +17,7 @@ def _page(request: HttpRequest) -> int:
 
 def rankings_page(request: HttpRequest) -> HttpResponse:
     context = leaderboards.rankings_context(request.GET.get("period", "week"), _page(request))
+    context["prompt_categories"] = leaderboards.snapshot("prompt_categories") or []
     return render(request, "rankings/rankings.html", context)
 
 

@@ -23,13 +23,25 @@
         return { x: data.weeks, y: s[m], name: s.name, type: "bar",
           hovertemplate: "%{y:.3s}<extra>" + s.name + "</extra>" };
       });
-      lay = { barmode: "stack", barnorm: kind === "share" ? "percent" : "",
+      // The legend names the series even when there is one (e.g. only closed models used).
+      lay = { barmode: "stack", barnorm: kind === "share" ? "percent" : "", showlegend: true,
         yaxis: { title: kind === "share" ? "% of " + m : m === "cost" ? "USD" : "tokens",
           gridcolor: "#e2e8f0" } };
     } else if (kind === "daily") {
       traces = [{ x: data.days, y: data.values, type: "bar", marker: { color: "#6366f1" },
         hovertemplate: "%{x}: %{y:.3s}<extra></extra>" }];
-      lay = { showlegend: false };
+      // Whole days on the axis: with few days plotly would otherwise tick at sub-day times.
+      lay = { showlegend: false, xaxis: { type: "date", tickformat: "%b %e",
+        gridcolor: "#e2e8f0", dtick: data.days.length < 10 ? 86400000 : undefined } };
+    } else if (kind === "bars") {
+      // Shares per label, largest on top; the chart grows with the number of bars.
+      el.style.height = (56 + 28 * data.labels.length) + "px";
+      traces = [{ y: data.labels, x: data.shares.map(function (v) { return v * 100; }),
+        type: "bar", orientation: "h", marker: { color: "#6366f1" },
+        hovertemplate: "%{y}: %{x:.1f}%<extra></extra>" }];
+      lay = { showlegend: false, margin: { l: 12, r: 12, t: 8, b: 36 },
+        xaxis: { ticksuffix: "%", gridcolor: "#e2e8f0", rangemode: "tozero" },
+        yaxis: { autorange: "reversed", automargin: true } };
     } else if (kind === "activity") {
       var series = el.dataset.series || "spend";
       traces = [{ x: data.days, y: data[series], type: "bar", marker: { color: "#6366f1" },
