@@ -131,6 +131,7 @@ class Gateway:
                 self.limits = FreeLimits(self.redis)
                 self.sticky = Stickiness(self.redis)
                 self.completions.stats = self.stats
+                self.completions.retry_deadline = self.settings.retry_deadline
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._replayer is not None:

@@ -166,6 +166,7 @@ class Completions:
         self.keepalive = keepalive
         self.first_byte_timeout = first_byte_timeout
         self.stats: Stats | None = None  # live endpoint statistics, set by the app
+        self.retry_deadline = 120.0  # seconds; set by the app from its settings
 
     def start(self, scope: Any, caller: Caller, req: ChatRequest) -> Generation:
         gen_id = generation_id()
@@ -311,17 +312,23 @@ class Completions:
         for model, variant, endpoints in plan:
             own = byok.expand(endpoints, gen.caller.byok, model.id, gen.caller.key_hash)
             for endpoint in own:
+                wait = timeout
+                if last is not None:  # a fallback or a retry: only within the deadline
+                    left = self.retry_deadline - (time.perf_counter() - gen.started)
+                    if left <= 0:
+                        raise final_error(last, gen)
+                    wait = left if timeout is None else min(timeout, left)
                 if not await self._reserve(gen, endpoint):
                     continue
                 began = time.perf_counter()
                 try:
-                    async with asyncio.timeout(timeout):
+                    async with asyncio.timeout(wait):
                         if gen.pipeline is not None:
                             await gen.pipeline.before(model, endpoint)
                         result = await attempt(gen, endpoint)
                 except TIMEOUTS:
                     last = UpstreamError(504, f"{endpoint.provider_name}: no first token in "
-                                         f"{timeout:g}s")
+                                         f"{wait or 0:g}s")
                 except UpstreamError as err:
                     last = err
                 else:

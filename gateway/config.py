@@ -19,6 +19,9 @@ class Settings:
     connect_timeout: float = 10.0
     first_byte_timeout: float = 120.0
     read_timeout: float = 300.0
+    # A fallback or retry starts only within this many seconds of the request's arrival, and
+    # waits for its first byte at most what is left of them.
+    retry_deadline: float = 120.0
     # Seconds between ": OPENROUTER PROCESSING" comments while a stream waits for its first token.
     keepalive_interval: float = 3.0
     max_body_bytes: int = 16 * 1024 * 1024
@@ -48,6 +51,7 @@ class Settings:
             connect_timeout=_float("GATEWAY_CONNECT_TIMEOUT", 10.0),
             first_byte_timeout=_float("GATEWAY_FIRST_BYTE_TIMEOUT", 120.0),
             read_timeout=_float("GATEWAY_READ_TIMEOUT", 300.0),
+            retry_deadline=_float("GATEWAY_RETRY_DEADLINE", 120.0),
             keepalive_interval=_float("GATEWAY_KEEPALIVE_INTERVAL", 3.0),
             hold_lifetime=_float("GATEWAY_HOLD_LIFETIME", 3600.0),
             redis_timeout=_float("GATEWAY_REDIS_TIMEOUT", 1.0),
