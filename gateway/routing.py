@@ -6,15 +6,17 @@ attempts:
 
 1. filter: variant and tier admission, then each filter that can remove an endpoint, with
    the endpoint's tag and the filter's name kept for an actionable 404;
-2. split into stable endpoints and recently failing ones (significant failures in the last
-   30 s, see gateway/stats.py): failing ones go last, so they are tried again only when
+2. leave out the endpoints failing the quality probes while another one can serve, then split
+   into stable endpoints and recently failing ones (significant failures in the last 30 s,
+   see gateway/stats.py): failing ones go last, so they are tried again only when
    everything else failed, until their failures age out of the window;
 3. order the stable ones: by `sort` (price, or the live throughput/latency percentiles), or
    by default pick the first at random weighted by 1/price² and follow by ascending price;
    `preferred_min_throughput`/`preferred_max_latency` move the endpoints that miss them
    behind those that meet them, never out;
 4. `order` / `allow_fallbacks`; then `with_retries` adds a small retry budget: a failure
-   before the first byte is tried again on the stable endpoints (charged once all the same).
+   before the first byte is tried again on the stable endpoints (charged once all the same),
+   within the request's deadline (`Settings.retry_deadline`, enforced by the completions).
 """
 
 import random
@@ -195,6 +197,17 @@ def _eligible(model: Model, variant: str | None, req: ChatRequest, account: Acco
     return kept, excluded
 
 
+def _unscreened(endpoints: list[Endpoint], screened: frozenset[int],
+                excluded: list[Excluded]) -> list[Endpoint]:
+    """Endpoints failing the quality probes are out of the lane while any other can serve;
+    when none can, they stay (ordered like recently failing ones: last)."""
+    passing = [e for e in endpoints if e.id not in screened]
+    if not passing:
+        return endpoints
+    excluded.extend(Excluded(e.tag, "quality") for e in endpoints if e.id in screened)
+    return passing
+
+
 def _supports(ep: Endpoint, used: frozenset[str]) -> bool:
     checked = used & {"tools", "tool_choice", "response_format", "temperature", "top_p",
                       "top_k", "seed", "stop", "logprobs", "logit_bias", "frequency_penalty",
@@ -350,6 +363,8 @@ def plan(snapshot: Snapshot, req: ChatRequest, account: Account,
     for model, variant in resolved:
         endpoints, removed = _eligible(model, variant, req, account, wants)
         excluded.extend(removed)
+        if view.screened:
+            endpoints = _unscreened(endpoints, view.screened, excluded)
         if endpoints:
             ranked = _order(endpoints, variant, prefs, rng, view)
             if wants.compress is not None:
