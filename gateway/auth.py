@@ -107,7 +107,7 @@ class Authenticator:
             allow=_csv(raw.get(b"allow")),
             ignore=_csv(raw.get(b"ignore")),
         )
-        own_keys = byok.parse(await redis.execute("GET", byok.keys_key(user_id)))
+        own_keys = byok.parse(await redis.execute("GET", byok.keys_key(user_id)), user_id)
         used = await redis.hget(byok.usage_key(user_id), byok.month_field()) if own_keys else None
         return Caller(
             key_hash=key_hash,

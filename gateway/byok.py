@@ -8,7 +8,8 @@ endpoints, then its `is_fallback` keys. A key the provider refuses (401/403) is 
 `gw:byok:rejected` for the Django side to mark, and the request moves on to the next endpoint.
 
 The charge of a BYOK generation is the fee: free while the account's BYOK list-price usage of
-the month is under BYOK_FREE_MONTHLY_USD, then BYOK_FEE_PERCENT of the list price.
+the month is under BYOK_FREE_MONTHLY_USD, then BYOK_FEE_PERCENT of the list price. That usage
+is counted by the settle script itself (gateway/metering.py), once per generation.
 """
 
 import json
@@ -65,13 +66,17 @@ def _optional(raw: Any) -> frozenset[str] | None:
     return None if raw is None else frozenset(str(v) for v in raw)
 
 
-def parse(raw: bytes | None) -> tuple[ProviderKey, ...]:
-    """The published record, decrypted; a key this process cannot decrypt is left out."""
+def parse(raw: bytes | None, user_id: str) -> tuple[ProviderKey, ...]:
+    """The published record, decrypted: the keys this user may use (`allowed_user_ids`, null =
+    anyone of the account); a key this process cannot decrypt is left out."""
     if not raw:
         return ()
     fernet = _fernet(os.environ.get("BYOK_ENCRYPTION_KEYS") or _DEV_KEY)
     found = []
     for item in json.loads(raw):
+        users = _optional(item.get("allowed_user_ids"))
+        if users is not None and user_id not in users:
+            continue
         try:
             secret = fernet.decrypt(str(item["secret"]).encode()).decode()
         except (InvalidToken, KeyError, ValueError):
@@ -129,7 +134,3 @@ def fee(listed: Decimal, used_this_month_nanos: int) -> Decimal:
         return Decimal(0)
     return listed * fee_share()
 
-
-async def count_usage(redis: "Redis", user_id: str, listed_nanos: int) -> None:
-    if listed_nanos > 0:
-        await redis.execute("HINCRBY", usage_key(user_id), month_field(), listed_nanos)

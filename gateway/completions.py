@@ -213,10 +213,8 @@ class Completions:
         gen.settled = True
         # Shielded: a cancelled request (client gone, shutdown) still completes its settle.
         await asyncio.shield(
-            self.meter.settle(gen.hold, gen.charge_nanos, gen.id, gen.usage_event))
-        if gen.byok_listed_nanos:
-            await byok.count_usage(
-                self.meter.redis, gen.caller.account.user_id, gen.byok_listed_nanos)
+            self.meter.settle(gen.hold, gen.charge_nanos, gen.id, gen.usage_event,
+                              byok_listed_nanos=gen.byok_listed_nanos))
 
     def attempted(self, gen: Generation, endpoint: Endpoint, status: int, began: float) -> None:
         """Record one attempt's outcome on the generation and in the live statistics."""

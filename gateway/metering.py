@@ -56,7 +56,10 @@ redis.call('ZADD', KEYS[3], now[1] + now[2] / 1e6 + tonumber(ARGV[5]), ARGV[7])
 return {1, 'ok', 0}
 """
 
-# KEYS: account, key usage, generation record, usage stream, holds: one shard's keys.
+# KEYS: account, key usage, generation record, usage stream, holds, BYOK usage: one shard's
+# keys. A BYOK generation's list price (ARGV[10], month field ARGV[11]) counts toward the
+# month's free allowance here, so it is counted exactly when the charge is, replays included
+# (a settle spooled before the BYOK key existed has no ARGV[10]).
 # The hold's amount is released only if this script removes its record: if the sweeper got
 # there first, it released it. Idempotent, so a spooled settle can be replayed after a reply
 # was lost: a generation whose record exists was charged already. `spent` is only ever added
@@ -83,6 +86,9 @@ if ARGV[6] ~= '' then
   redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[7])
   redis.call('XADD', KEYS[4], '*', 'event', ARGV[6])
   redis.call('HSET', KEYS[2], 'last_used', ARGV[9])
+end
+if KEYS[6] and tonumber(ARGV[10] or '0') > 0 then
+  redis.call('HINCRBY', KEYS[6], ARGV[11], ARGV[10])
 end
 return 1
 """
@@ -187,15 +193,19 @@ class Meter:
             hold.amount, hold.record = target, record
 
     async def settle(self, hold: Hold, cost_nanos: int, generation_id: str,
-                     event: bytes | None) -> None:
-        """Release the hold and charge the cost. Never lost: if Redis cannot be reached, the
-        call is written to the spool and replayed (idempotently) once Redis answers."""
+                     event: bytes | None, *, byok_listed_nanos: int = 0) -> None:
+        """Release the hold and charge the cost (and count a BYOK generation's list price
+        toward the month's allowance). Never lost: if Redis cannot be reached, the call is
+        written to the spool and replayed (idempotently) once Redis answers."""
         day, week, month = period_fields()
         call_keys = [hold.account_key, hold.usage_key,
                      keys.generation(hold.user_id, generation_id),
                      keys.usage_stream(keys.shard_of(hold.user_id)), hold.holds_key]
         args: list[Arg] = [hold.amount, cost_nanos, day, week, month, event or b"",
                            GENERATION_TTL, hold.record, int(time.time())]
+        if byok_listed_nanos > 0:
+            call_keys.append(keys.byok_usage(hold.user_id))
+            args += [byok_listed_nanos, month]
         hold.amount, hold.record = 0, ""
         if not args[0] and not event:
             return  # nothing held, nothing to charge
