@@ -211,9 +211,18 @@ def reasoning_item(item_id: str, text: str, details: list[JSON]) -> JSON:
     return item
 
 
-def message_item(item_id: str, text: str, status: str = "completed") -> JSON:
+def flat(annotation: Any) -> Any:
+    """A chat annotation in the Responses shape: a url_citation's keys at the top level."""
+    if isinstance(annotation, dict) and isinstance(annotation.get("url_citation"), dict):
+        return {"type": "url_citation", **annotation["url_citation"]}
+    return annotation
+
+
+def message_item(item_id: str, text: str, status: str = "completed",
+                 annotations: list[Any] | None = None) -> JSON:
     return {"type": "message", "id": item_id, "role": "assistant", "status": status,
-            "content": [{"type": "output_text", "text": text, "annotations": [],
+            "content": [{"type": "output_text", "text": text,
+                         "annotations": [flat(a) for a in annotations or ()],
                          "logprobs": []}] if status == "completed" else []}
 
 
@@ -235,6 +244,7 @@ class ResponsesTranslator(Translator):
         self.output: list[JSON] = []
         self.open: JSON | None = None  # the output item being streamed
         self.texts: dict[str, str] = {}
+        self.annotations: dict[str, list[Any]] = {}  # by message item: its citations
         self.details: list[JSON] = []
         self.calls: dict[int, JSON] = {}
         self.finish: str | None = None
@@ -273,7 +283,8 @@ class ResponsesTranslator(Translator):
             self.output.append(reasoning_item(f"rs_{key}", message.get("reasoning") or "",
                                               message.get("reasoning_details") or []))
         if message.get("content"):
-            self.output.append(message_item(f"msg_{key}", message["content"]))
+            self.output.append(message_item(f"msg_{key}", message["content"],
+                                            annotations=message.get("annotations")))
         for n, call in enumerate(message.get("tool_calls") or ()):
             fn = call.get("function") or {}
             self.output.append(call_item(f"fc_{key}_{n}", str(call.get("id")),
@@ -308,7 +319,8 @@ class ResponsesTranslator(Translator):
         text = self.texts.get(item["id"], "")
         out = b""
         if item["type"] == "message":
-            item.update(message_item(item["id"], text))
+            item.update(message_item(item["id"], text,
+                                     annotations=self.annotations.pop(item["id"], None)))
             part = item["content"][0]
             out += self._event("response.output_text.done", item_id=item["id"],
                                output_index=index, content_index=0, text=text, logprobs=[])
@@ -352,6 +364,19 @@ class ResponsesTranslator(Translator):
         return self._event("response.function_call_arguments.delta", item_id=item_id,
                            output_index=index, delta=text)
 
+    def _annotate(self, annotations: list[Any]) -> bytes:
+        """Web search citations as they stream: one annotation.added event each."""
+        assert self.open is not None
+        item_id = self.open["id"]
+        kept = self.annotations.setdefault(item_id, [])
+        out = b""
+        for annotation in annotations:
+            kept.append(annotation)
+            out += self._event("response.output_text.annotation.added", item_id=item_id,
+                               output_index=len(self.output) - 1, content_index=0,
+                               annotation_index=len(kept) - 1, annotation=flat(annotation))
+        return out
+
     def on_chunk(self, chunk: JSON) -> bytes:
         out = b""
         key = suffix(str(chunk.get("id")))
@@ -383,6 +408,9 @@ class ResponsesTranslator(Translator):
                 if self.open is None or self.open["type"] != "message":
                     out += self._add(message_item(f"msg_{key}", "", "in_progress"))
                 out += self._append("message", delta["content"])
+            if delta.get("annotations") and self.open is not None \
+                    and self.open["type"] == "message":
+                out += self._annotate(delta["annotations"])
             for call in delta.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 position = int(call.get("index") or 0)

@@ -198,11 +198,27 @@ def _strip_online(req: "ChatRequest") -> bool:
     return True
 
 
-def _may_need(body: JSON, req: "ChatRequest") -> bool:
-    """The fast path: False when nothing in the request can turn a plugin on (no field
-    lookups beyond these, no plugin classes consulted unless one has a default)."""
-    return ("plugins" in body or "transforms" in body or "tools" in body
-            or any(ONLINE in m for m in req.models) or bool(IMPLICIT))
+def _names_any(body: JSON, req: "ChatRequest") -> bool:
+    """Does the request name plugins in any way (the fields, a server tool, `:online`)?
+    Plain loops, no generators: this runs on every request."""
+    if "plugins" in body or "transforms" in body or "tools" in body:
+        return True
+    for model in req.models:  # noqa: SIM110  (a loop: any() of a generator costs more)
+        if model.endswith(ONLINE):
+            return True
+    return False
+
+
+def _implicit_only(req: "ChatRequest") -> "Pipeline | None":
+    """The fast path of a request that names no plugin: only default-on plugins can apply,
+    each deciding from a field lookup or two."""
+    plugins = None
+    for cls in IMPLICIT:
+        options = cls.implicit(req)
+        if options is not None:
+            plugins = plugins or []
+            plugins.append(cls({"id": cls.id, **options}))
+    return Pipeline(req, plugins) if plugins else None
 
 
 # Plugin classes that may apply without being named (filled by `register_implicit`).
@@ -331,8 +347,8 @@ def pipeline_for(req: "ChatRequest") -> Pipeline | None:
 
     Raises a 400 for an unknown plugin id or transform, or a plugin's invalid options."""
     body = req.body
-    if not _may_need(body, req):
-        return None
+    if not _names_any(body, req):
+        return _implicit_only(req)
     entries = list(_entries(body))
     for source in ENTRY_SOURCES:
         entries.extend(source(body))
@@ -363,6 +379,4 @@ __all__ = ["REGISTRY", "Context", "Pipeline", "Plugin", "pipeline_for", "registe
            "register_implicit"]
 
 # Plugin modules register themselves when imported.
-from gateway.plugins import files  # noqa: E402, F401
-from gateway.plugins import compression, healing  # noqa: E402, F401
-from gateway.plugins import web  # noqa: E402, F401
+from gateway.plugins import compression, files, healing, web  # noqa: E402, F401

@@ -137,7 +137,29 @@ def test_search_service_down_is_a_503_and_nothing_is_charged(redis_client: Any, 
                 ask(world, model=LLAMA, stream=stream, extra_body={"plugins": [{"id": "web"}]})
             assert caught.value.status_code == 503
             assert "Web search is unavailable" in caught.value.message
-            assert caught.value.body["metadata"]["engine"] == "local-corpus"
+            error: Any = caught.value.body
+            assert error["metadata"]["engine"] == "local-corpus"
         assert world.account().get("spent", 0) == 0
         assert world.events() == []
         ask(world, model=LLAMA)  # without web search the model still answers
+
+
+def test_responses_api_gets_flat_url_citations(world: World) -> None:
+    client = world.client()
+    answer = client.responses.create(model=OPENAI_MODEL, input=QUESTION, max_output_tokens=40,
+                                     extra_body={"plugins": [{"id": "web"}]})
+    part = next(i for i in answer.output if i.type == "message").content[0]
+    assert len(part.annotations) == 5
+    first = part.annotations[0]
+    assert first.type == "url_citation" and first.url.startswith("https://redis.io/")
+    assert part.text[first.start_index:first.end_index].startswith("[redis.io](")
+
+    events = list(client.responses.create(model=OPENAI_MODEL, input=QUESTION, stream=True,
+                                          max_output_tokens=40,
+                                          extra_body={"plugins": [{"id": "web"}]}))
+    added = [e for e in events if e.type == "response.output_text.annotation.added"]
+    assert [e.annotation_index for e in added] == [0, 1, 2, 3, 4]
+    done = next(e for e in events
+                if e.type in ("response.completed", "response.incomplete")).response
+    streamed = next(i for i in done.output if i.type == "message").content[0]
+    assert [a.url for a in streamed.annotations] == [e.annotation.url for e in added]
