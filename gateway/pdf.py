@@ -129,6 +129,11 @@ def extract(data: bytes, name: str, max_pages: int) -> Parsed:
     return Parsed("\n\n".join(t.strip() for t in texts).strip(), pages)
 
 
-async def parse(data: bytes, name: str, max_pages: int) -> Parsed:
-    """`extract` in a worker thread: parsing a large PDF must not stall the event loop."""
-    return await asyncio.to_thread(extract, data, name, max_pages)
+async def parse(data: bytes, name: str, max_pages: int, timeout: float = 30.0) -> Parsed:
+    """`extract` in a worker thread: parsing a large PDF must not stall the event loop. A file
+    that takes longer than `timeout` is refused (its thread finishes unseen)."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.to_thread(extract, data, name, max_pages)
+    except TimeoutError:
+        raise file_error(name, f"reading it took longer than {timeout:g} s") from None

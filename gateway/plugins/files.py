@@ -52,6 +52,7 @@ class Limits:
     max_pages: int = 200
     max_bytes: int = 20 * 1024 * 1024
     fetch_timeout: float = 15.0
+    parse_timeout: float = 30.0
     cache_ttl: int = 24 * 3600
     # USD per 1,000 pages parsed locally (0: free, as the reference's pdf-text engine).
     price_per_1000_pages: Decimal = Decimal(0)
@@ -66,6 +67,7 @@ class Limits:
             max_pages=_int("GATEWAY_PDF_MAX_PAGES", 200),
             max_bytes=_int("GATEWAY_FILE_MAX_BYTES", 20 * 1024 * 1024),
             fetch_timeout=float(os.environ.get("GATEWAY_FILE_FETCH_TIMEOUT") or 15),
+            parse_timeout=float(os.environ.get("GATEWAY_PDF_PARSE_TIMEOUT") or 30),
             cache_ttl=_int("GATEWAY_FILE_CACHE_TTL", 24 * 3600),
             price_per_1000_pages=Decimal(os.environ.get("GATEWAY_PDF_PRICE_PER_1000_PAGES")
                                          or 0),
@@ -220,7 +222,7 @@ class FileParser(Plugin):
         cached = await self._cached(ctx, digest)
         if cached is not None:
             return FileInput(i, j, name, digest, cached.text, cached.pages, parsed_here=False)
-        parsed = await pdf.parse(data, name, self.limits.max_pages)
+        parsed = await pdf.parse(data, name, self.limits.max_pages, self.limits.parse_timeout)
         if ctx.redis is not None:
             await ctx.redis.execute(
                 "SET", keys.parsed_file(digest),

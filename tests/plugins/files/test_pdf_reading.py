@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import time
 
 import pytest
 
@@ -61,3 +62,13 @@ def test_data_urls():
         pdf.decode_data_url("data:application/pdf;base64,@@@", "a.pdf")
     with pytest.raises(GatewayError, match="must be base64-encoded"):
         pdf.decode_data_url("data:application/pdf," + base64.b64encode(data).decode(), "a.pdf")
+
+
+def test_a_pdf_that_takes_too_long_to_read_is_refused(monkeypatch: pytest.MonkeyPatch):
+    def slow(data: bytes, name: str, max_pages: int) -> pdf.Parsed:
+        time.sleep(0.3)
+        return pdf.Parsed("", 1)
+
+    monkeypatch.setattr(pdf, "extract", slow)
+    with pytest.raises(GatewayError, match=r"reading it took longer than 0\.05 s"):
+        asyncio.run(pdf.parse(b"%PDF-", "slow.pdf", 5, timeout=0.05))
