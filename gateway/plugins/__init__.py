@@ -84,9 +84,12 @@ class Context:
 
     def stage(self, kind: str, stage: JSON | None) -> None:
         """Set (or, with None, remove) this request's `openrouter_metadata.pipeline` stage of
-        this type: a plugin that runs per attempt reports what the serving attempt did."""
+        this type and name (several plugins share the type `plugin`): a plugin that runs per
+        attempt reports what the serving attempt did."""
         meta = self.response_fields.setdefault("openrouter_metadata", {"pipeline": []})
-        stages = [s for s in meta["pipeline"] if s.get("type") != kind]
+        name = None if stage is None else stage.get("name")
+        stages = [s for s in meta["pipeline"] if s.get("type") != kind
+                  or (name is not None and s.get("name") != name)]
         if stage is not None:
             stages.append({"type": kind, **stage})
         meta["pipeline"] = stages

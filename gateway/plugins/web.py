@@ -18,6 +18,7 @@ search never gets an answer that silently lacks it.
 
 import re
 import time
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -161,9 +162,16 @@ class WebSearch(Plugin):
                 {"error_type": "search_unavailable", "engine": settings.label},
                 retry_after=5) from None
         found = len(self.results)
-        ctx.charge(self.id, found * int(settings.price_per_result * 10**9))
+        nanos = found * int(settings.price_per_result * 10**9)
+        ctx.charge(self.id, nanos)
         ctx.usage_fields["server_tool_use_details"] = {"web_search_requests": 1}
         ctx.event_fields.update(num_search_results=found, web_search_engine=settings.label)
+        ctx.stage("plugin", {
+            "name": "web-search",
+            "summary": f"{found} result{'' if found == 1 else 's'} from {settings.label}",
+            "data": {"engine": settings.label, "query": query,
+                     "results": [r.url for r in self.results]},
+            "cost_usd": float(Decimal(nanos).scaleb(-9))})
 
     def _block(self) -> str:
         assert self.results is not None

@@ -82,6 +82,10 @@ def test_non_streamed_answer_is_annotated_and_charged_for_five_results(world: Wo
     assert event["num_search_results"] == 5
     assert event["web_search_engine"] == "local-corpus"
     assert event["plugin_costs"] == {"web": "0.020000000"}
+    stages = (answer.model_extra or {})["openrouter_metadata"]["pipeline"]
+    stage = next(s for s in stages if s["name"] == "web-search")
+    assert stage["type"] == "plugin" and stage["cost_usd"] == 0.02
+    assert stage["data"]["engine"] == "local-corpus" and len(stage["data"]["results"]) == 5
 
 
 def test_online_suffix_is_web_search_on_the_base_model(world: World) -> None:
