@@ -132,6 +132,7 @@ class Gateway:
                 self.sticky = Stickiness(self.redis)
                 self.completions.stats = self.stats
                 self.completions.retry_deadline = self.settings.retry_deadline
+                self.completions.free_limits = self.limits
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._replayer is not None:

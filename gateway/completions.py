@@ -33,6 +33,7 @@ from gateway.plugins import Pipeline, compression
 from gateway.pricing import Cost, Usage, cost, max_cost_nanos
 from gateway.providers import ADAPTERS
 from gateway.providers.base import DecoderState, StreamDecoder
+from gateway.ratelimit import FreeLimits
 from gateway.request import ChatRequest
 from gateway.stats import Stats, failure_kind
 from gateway.streaming import (
@@ -167,6 +168,9 @@ class Completions:
         self.first_byte_timeout = first_byte_timeout
         self.stats: Stats | None = None  # live endpoint statistics, set by the app
         self.retry_deadline = 120.0  # seconds; set by the app from its settings
+        # The free-model limits, set by the app: the app admits direct calls, and a mixture's
+        # sub-calls are admitted one by one (gateway/subcalls.py).
+        self.free_limits: FreeLimits | None = None
 
     def start(self, scope: Any, caller: Caller, req: ChatRequest) -> Generation:
         gen_id = generation_id()

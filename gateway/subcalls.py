@@ -3,7 +3,9 @@ through the gateway's own Completions machinery (its fallbacks, its retries, its
 its usage event), linked to the parent generation by `parent_id` in its usage event.
 
 The parent holds the maximum cost of every sub-call before the first one starts, so a sub-call
-reserves nothing of its own; each sub-call is charged its real cost when it settles.
+reserves nothing of its own; each sub-call is charged its real cost when it settles. The
+free-model limits apply to each sub-call as to a direct call: a free one counts, and over the
+limits it falls through to the paid models of its plan or fails (and its proposer drops out).
 """
 
 import asyncio
@@ -14,7 +16,7 @@ from typing import Any
 import orjson
 
 from gateway.catalog import Endpoint
-from gateway.completions import Completions, Generation
+from gateway.completions import Completions, Generation, Plan, T
 
 DeltaHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -30,6 +32,14 @@ class SubCalls(Completions):
 
     async def _reserve(self, gen: Generation, endpoint: Endpoint) -> bool:
         return True  # the parent's hold covers every sub-call's maximum
+
+    async def _first_that_answers(
+        self, gen: Generation, plan: Plan,
+        attempt: Callable[[Generation, Endpoint], Awaitable[T]], timeout: float | None,
+    ) -> T:
+        if self.free_limits is not None:
+            plan = await self.free_limits.admit(gen.caller.account.user_id, gen.id, plan)
+        return await super()._first_that_answers(gen, plan, attempt, timeout)
 
     def event(self, gen: Generation, *args: Any, **kwargs: Any) -> bytes:
         data = orjson.loads(super().event(gen, *args, **kwargs))
