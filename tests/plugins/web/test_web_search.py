@@ -13,6 +13,8 @@ from tests.gateway.conftest import (
     OPENAI_MODEL,
     World,
     default_models,
+    publish_account,
+    publish_key,
     running_world,
 )
 
@@ -167,3 +169,22 @@ def test_responses_api_gets_flat_url_citations(world: World) -> None:
                 if e.type in ("response.completed", "response.incomplete")).response
     streamed = next(i for i in done.output if i.type == "message").content[0]
     assert [a.url for a in streamed.annotations] == [e.annotation.url for e in added]
+
+
+def test_the_hold_counts_the_search_so_a_small_credit_is_refused_before_searching(
+        world: World) -> None:
+    # $0.015: enough for the tokens, not for them plus five results at $0.004.
+    publish_account(world.redis, user_id=9, credits_usd=0.015)
+    poor = world.client(publish_key(world.redis, user_id=9))
+    with pytest.raises(openai.APIStatusError) as caught:
+        poor.chat.completions.create(model=LLAMA, max_tokens=40, extra_body={
+            "plugins": [{"id": "web"}]}, messages=[{"role": "user", "content": QUESTION}])
+    assert caught.value.status_code == 402
+    assert world.events() == []
+    # One result fits: searched, answered and charged within the credit.
+    answer = poor.chat.completions.create(model=LLAMA, max_tokens=40, extra_body={
+        "plugins": [{"id": "web", "max_results": 1}]},
+        messages=[{"role": "user", "content": QUESTION}])
+    assert len(citations(answer.choices[0].message.annotations)) == 1
+    (event,) = world.events()
+    assert event["cost_nanos"] == round(answer.usage.cost * NANOS) > 4_000_000
