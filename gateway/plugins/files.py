@@ -279,6 +279,27 @@ class FileParser(Plugin):
         # A fallback calls `before` again: the annotations are this attempt's, not added twice.
         ctx.annotations[:] = [a for a in ctx.annotations if a.get("type") != "file"]
         ctx.annotations.extend(annotations)
+        self._stage(ctx, [f for f in self.files if not self._native(ctx, f)])
+
+    def _stage(self, ctx: Context, as_text: list[FileInput]) -> None:
+        """The `openrouter_metadata.pipeline` stage of this attempt: files given as text (a
+        file passed natively changed nothing, so it adds no stage)."""
+        meta = ctx.response_fields.get("openrouter_metadata")
+        if meta is not None:  # an earlier attempt's stage of this plugin goes
+            meta["pipeline"] = [s for s in meta["pipeline"] if s.get("name") != PLUGIN_ID]
+            if not meta["pipeline"]:
+                del ctx.response_fields["openrouter_metadata"]
+        if not as_text:
+            return
+        pages = sum(f.pages for f in as_text if f.parsed_here)
+        ctx.stage("plugin", {
+            "name": PLUGIN_ID,
+            "summary": f"{len(as_text)} file{'s' * (len(as_text) != 1)} as text, "
+                       f"{pages} page{'s' * (pages != 1)} parsed",
+            "data": {"engine": self.engine or "pdf-text",
+                     "files": [{"name": f.name, "hash": f.digest, "pages": f.pages,
+                                "parsed": f.parsed_here} for f in as_text]},
+            "cost_usd": float(Decimal(ctx.costs.get(PLUGIN_ID, 0)).scaleb(-9))})
 
     def at_end(self, ctx: Context, message: JSON) -> JSON | None:
         if not ctx.stream:

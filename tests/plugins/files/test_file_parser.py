@@ -51,6 +51,10 @@ def test_pdf_reaches_a_text_model_as_text_and_usage_counts_it(world: World, pars
     framed = f'<file name="report.pdf">\n{text}\n</file>'
     assert answer.usage.prompt_tokens == plain.usage.prompt_tokens + count_tokens(framed)
     assert parses == ["report.pdf"]
+    (stage,) = answer.to_dict()["openrouter_metadata"]["pipeline"]
+    assert stage["type"] == "plugin" and stage["name"] == "file-parser"
+    assert stage["data"]["files"] == [{"name": "report.pdf", "hash": note["file"]["hash"],
+                                       "pages": 1, "parsed": True}]
     # pdf-text is free: the cost is the tokens' only.
     event = world.events()[-1]
     assert event["tokens_prompt"] == answer.usage.prompt_tokens
@@ -78,6 +82,7 @@ def test_a_model_that_reads_files_gets_the_file_itself(world: World, parses):
     # document block, not as text, and there is no parse result to annotate.
     assert answer.usage.prompt_tokens == plain.usage.prompt_tokens + 85
     assert file_annotations(answer.choices[0].message) == []
+    assert "openrouter_metadata" not in answer.to_dict()  # passed as it came: no stage
     # Checked and counted for the hold all the same.
     assert parses == ["report.pdf"]
 
