@@ -27,6 +27,7 @@ from gateway.http import (
 )
 from gateway.metering import Meter, state_unavailable
 from gateway.moa import Mixtures
+from gateway.plugins.files import read_files
 from gateway.presets import Presets
 from gateway.ratelimit import FreeLimits
 from gateway.redis_client import Redis, RedisUnavailable
@@ -167,6 +168,7 @@ class Gateway:
             caller = await self.auth.authenticate(self.redis, authorization)
             raw = await self.presets.apply(raw, self.redis, caller.account.user_id)
             req = request_mod.parse(raw, legacy=legacy)
+            await read_files(req, self.redis)  # before the route: it counts their size
             pipeline = plugins.pipeline_for(req)  # None without plugins: the fast path
             snapshot = await self.catalog.refresh(self.redis)
             auto_router.route(snapshot, req)
@@ -192,7 +194,6 @@ class Gateway:
                 gen.api_type = translator.api_type
             if pipeline is not None:
                 pipeline.bind(self.completions.session, self.redis, self.settings)
-                await pipeline.prepare()  # e.g. files parsed: the hold must count their text
                 gen.pipeline = pipeline
             if self.limits is not None:
                 plan = await self.limits.admit(caller.account.user_id, gen.id, plan)

@@ -36,6 +36,8 @@ class ChatRequest:
     # and schema, a margin per message, a generous count per image): what the hold prices.
     prompt_bound: int = 0
     legacy: bool = False
+    # The file parts, read and parsed (gateway/plugins/files.py: read_files, FileInput).
+    files: list[Any] = field(default_factory=list)
 
 
 def _server_tool(tool: dict[str, Any]) -> bool:

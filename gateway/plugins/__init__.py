@@ -119,11 +119,6 @@ class Plugin:
         None. Runs on every request that names no plugin: keep it to a field lookup."""
         return None
 
-    async def prepare(self, ctx: Context) -> None:
-        """Once per request, before `bound` and the first hold: per-request work whose size
-        the hold must know (reading and parsing files). Raise `GatewayError` to refuse."""
-        return None
-
     def bound(self, ctx: Context) -> tuple[int, int]:
         """(most prompt bytes this plugin may add, most nano-dollars it may charge)."""
         return 0, 0
@@ -256,12 +251,6 @@ class Pipeline:
     def bind(self, session: "aiohttp.ClientSession | None", redis: "Redis | None",
              settings: "Settings | None" = None) -> None:
         self.ctx.session, self.ctx.redis, self.ctx.settings = session, redis, settings
-
-    async def prepare(self) -> None:
-        """Every plugin's `prepare`, once, before the first hold."""
-        for plugin in self.plugins:
-            await plugin.prepare(self.ctx)
-        self._bounds = None
 
     # -- the hold ------------------------------------------------------------------------
 

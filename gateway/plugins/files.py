@@ -6,13 +6,14 @@ base64 data URL or an http(s) URL) reaches a model that reads files (catalog inp
 PDF's text, extracted locally with pypdf (engines `pdf-text` and `cloudflare-ai`, free, the
 default there). `mistral-ocr` is not offered here and is refused with a 400.
 
-The plugin turns itself on when a request has a file part. Per request, once and before the
-hold (`prepare`): each file is read (a data URL decoded, a URL fetched), checked and parsed, so
-that the hold covers its text and a broken, encrypted or oversized file is a 400 before any
-model is called. Parsed text is cached in Redis by the SHA-256 of the file's bytes for
-`GATEWAY_FILE_CACHE_TTL`, and the answer carries a `file` annotation with
-that hash and the text: a client that sends the annotation back on the assistant message is
-not parsed again at all, one that only resends the file is served from the cache.
+Per request, once, right after the request is parsed (`read_files`, called by the app): each
+file is read (a data URL decoded, a URL fetched), checked and parsed, so a broken, encrypted or
+oversized file is a 400 before any model is called, and the route, compression and the hold
+count the file's real size. The plugin then turns itself on and, per attempt, gives each file
+to the model natively or as text. Parsed text is cached in Redis by the SHA-256 of the file's
+bytes for `GATEWAY_FILE_CACHE_TTL`, and the answer carries a `file` annotation with that hash
+and the text: a client that sends the annotation back on the assistant message is not parsed
+again at all, one that only resends the file is served from the cache.
 """
 
 import asyncio
@@ -31,6 +32,8 @@ from gateway import keys, pdf
 from gateway.catalog import Model
 from gateway.errors import bad_request
 from gateway.plugins import JSON, Context, Plugin, register_implicit
+from gateway.redis_client import Redis
+from gateway.request import CHARS_PER_TOKEN, IMAGE_TOKENS, ChatRequest
 
 PLUGIN_ID = "file-parser"
 TEXT_ENGINES = frozenset({"pdf-text", "cloudflare-ai"})
@@ -152,8 +155,88 @@ class _PublicOnly(AbstractResolver):
         await self.inner.close()
 
 
+async def read_files(req: ChatRequest, redis: Redis | None) -> None:
+    """Read, check and parse the request's file parts, once, before the plugins and the route:
+    a file that cannot be read is a 400 before anything else, and the request's measures
+    (context checks, compression, the hold) count each file at its real size, not as an image.
+    """
+    if not req.images:
+        return  # the request parser counts file parts among `images`: no scan without media
+    parts = file_parts(req.body)
+    if not parts:
+        return
+    known = sent_back(req.body)
+    req.files = list(await asyncio.gather(*(
+        _read(redis, LIMITS, i, j, part, known) for i, j, part in parts)))
+    for file in req.files:
+        as_text = len(file.as_text["text"].encode()) + FRAMING_BYTES
+        native = len(file.text.encode()) + file.pages * NATIVE_PAGE_TOKENS
+        req.prompt_bound += max(as_text, native) - IMAGE_TOKENS
+        req.prompt_tokens += as_text // CHARS_PER_TOKEN - IMAGE_TOKENS
+        req.images -= 1
+
+
+async def _read(redis: Redis | None, limits: Limits, i: int, j: int, part: JSON,
+                known: dict[str, str]) -> FileInput:
+    where = f"messages[{i}].content[{j}]"
+    file = part.get("file")
+    if not isinstance(file, dict):
+        raise bad_request(f"{where}.file must be an object {{filename, file_data}}")
+    name = file.get("filename") if isinstance(file.get("filename"), str) else None
+    name = name or f"file-{i}-{j}.pdf"
+    data_url = file.get("file_data") or file.get("file_url")
+    if not isinstance(data_url, str) or not data_url:
+        if file.get("file_id"):
+            raise bad_request(f"{where}.file.file_id is not supported here: send the file "
+                              "itself as file_data (a base64 data URL or an https URL)")
+        raise bad_request(f"{where}.file.file_data must be a base64 data URL or a URL")
+    if data_url.startswith("data:"):
+        media_type, data = pdf.decode_data_url(data_url, name)
+        if len(data) > limits.max_bytes:
+            raise pdf.too_large(name, limits.max_bytes)
+        if media_type not in ("application/pdf", "application/octet-stream"):
+            raise pdf.file_error(name, f"only PDF files can be read, not {media_type}")
+    else:
+        # Fetched every time: the cache is by content, so a URL whose document changed
+        # is read anew, and knowing a URL never reveals a text someone else fetched.
+        data = await _fetch(limits, data_url, name)
+    digest = pdf.digest(data)
+    if digest in known:
+        return FileInput(i, j, name, digest, known[digest], 0, parsed_here=False)
+    cached = await _cached(redis, digest)
+    if cached is not None:
+        return FileInput(i, j, name, digest, cached.text, cached.pages, parsed_here=False)
+    parsed = await pdf.parse(data, name, limits.max_pages, limits.parse_timeout)
+    if redis is not None:
+        await redis.execute("SET", keys.parsed_file(digest),
+                            orjson.dumps({"text": parsed.text, "pages": parsed.pages}),
+                            "EX", limits.cache_ttl)
+    return FileInput(i, j, name, digest, parsed.text, parsed.pages, parsed_here=True)
+
+
+async def _cached(redis: Redis | None, digest: str) -> pdf.Parsed | None:
+    if redis is None:
+        return None
+    raw = await redis.execute("GET", keys.parsed_file(digest))
+    if raw is None:
+        return None
+    record = orjson.loads(raw)
+    return pdf.Parsed(record["text"], int(record["pages"]))
+
+
+async def _fetch(limits: Limits, url: str, name: str) -> bytes:
+    resolver = None if limits.fetch_private else _PublicOnly()
+    connector = aiohttp.TCPConnector(resolver=resolver, limit=1)
+    timeout = aiohttp.ClientTimeout(total=limits.fetch_timeout)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        return await pdf.fetch(session, url, name, max_bytes=limits.max_bytes,
+                               timeout=limits.fetch_timeout, public_only=not limits.fetch_private)
+
+
 @register_implicit
 class FileParser(Plugin):
+    """Per attempt, each file read by `read_files` goes natively or as its text."""
+
     id = PLUGIN_ID
     order = 10  # inputs first: compression must see the files' text
 
@@ -171,89 +254,21 @@ class FileParser(Plugin):
                               "(text extraction, free) or 'native' (models that read files)",
                               engine=engine)
         self.engine: str | None = engine
-        self.limits = LIMITS
-        self.files: list[FileInput] = []
 
     @classmethod
-    def implicit(cls, req: Any) -> JSON | None:
-        # The request parser counts file parts among `images`: no scan without any media.
-        return {} if req.images and file_parts(req.body) else None
+    def implicit(cls, req: ChatRequest) -> JSON | None:
+        return {} if req.files else None
 
-    # -- once per request, before the hold ---------------------------------------------------
-
-    async def prepare(self, ctx: Context) -> None:
-        parts = file_parts(ctx.req.body)
-        if not parts:
-            return
-        known = sent_back(ctx.req.body)
-        self.files = list(await asyncio.gather(*(
-            self._read(ctx, i, j, part, known) for i, j, part in parts)))
-        pages = sum(f.pages for f in self.files if f.parsed_here)
-        if pages and self.limits.price_per_1000_pages:
-            ctx.charge(PLUGIN_ID, int(self.limits.price_per_1000_pages * pages * 10**6))
-
-    async def _read(self, ctx: Context, i: int, j: int, part: JSON,
-                    known: dict[str, str]) -> FileInput:
-        where = f"messages[{i}].content[{j}]"
-        file = part.get("file")
-        if not isinstance(file, dict):
-            raise bad_request(f"{where}.file must be an object {{filename, file_data}}")
-        name = file.get("filename") if isinstance(file.get("filename"), str) else None
-        name = name or f"file-{i}-{j}.pdf"
-        data_url = file.get("file_data") or file.get("file_url")
-        if not isinstance(data_url, str) or not data_url:
-            if file.get("file_id"):
-                raise bad_request(f"{where}.file.file_id is not supported here: send the file "
-                                  "itself as file_data (a base64 data URL or an https URL)")
-            raise bad_request(f"{where}.file.file_data must be a base64 data URL or a URL")
-        if data_url.startswith("data:"):
-            media_type, data = pdf.decode_data_url(data_url, name)
-            if len(data) > self.limits.max_bytes:
-                raise pdf.too_large(name, self.limits.max_bytes)
-            if media_type not in ("application/pdf", "application/octet-stream"):
-                raise pdf.file_error(name, f"only PDF files can be read, not {media_type}")
-        else:
-            # Fetched every time: the cache is by content, so a URL whose document changed
-            # is read anew, and knowing a URL never reveals a text someone else fetched.
-            data = await self._fetch(data_url, name)
-        digest = pdf.digest(data)
-        if digest in known:
-            return FileInput(i, j, name, digest, known[digest], 0, parsed_here=False)
-        cached = await self._cached(ctx, digest)
-        if cached is not None:
-            return FileInput(i, j, name, digest, cached.text, cached.pages, parsed_here=False)
-        parsed = await pdf.parse(data, name, self.limits.max_pages, self.limits.parse_timeout)
-        if ctx.redis is not None:
-            await ctx.redis.execute(
-                "SET", keys.parsed_file(digest),
-                orjson.dumps({"text": parsed.text, "pages": parsed.pages}),
-                "EX", self.limits.cache_ttl)
-        return FileInput(i, j, name, digest, parsed.text, parsed.pages, parsed_here=True)
-
-    async def _cached(self, ctx: Context, digest: str) -> pdf.Parsed | None:
-        if ctx.redis is None:
-            return None
-        raw = await ctx.redis.execute("GET", keys.parsed_file(digest))
-        if raw is None:
-            return None
-        record = orjson.loads(raw)
-        return pdf.Parsed(record["text"], int(record["pages"]))
-
-    async def _fetch(self, url: str, name: str) -> bytes:
-        resolver = None if self.limits.fetch_private else _PublicOnly()
-        connector = aiohttp.TCPConnector(resolver=resolver, limit=1)
-        timeout = aiohttp.ClientTimeout(total=self.limits.fetch_timeout)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            return await pdf.fetch(session, url, name, max_bytes=self.limits.max_bytes,
-                                   timeout=self.limits.fetch_timeout,
-                                   public_only=not self.limits.fetch_private)
+    @staticmethod
+    def _price(files: list[FileInput]) -> int:
+        """Nano-dollars for the pages parsed by this request (the cache's and the client's
+        annotations' are free: a conversation does not pay twice)."""
+        pages = sum(f.pages for f in files if f.parsed_here)
+        return int(LIMITS.price_per_1000_pages * pages * 10**6)
 
     def bound(self, ctx: Context) -> tuple[int, int]:
-        """Each file as text or read natively, whichever may count more."""
-        extra = sum(max(len(f.as_text["text"].encode()) + FRAMING_BYTES,
-                        len(f.text.encode()) + f.pages * NATIVE_PAGE_TOKENS)
-                    for f in self.files)
-        return extra, ctx.costs.get(PLUGIN_ID, 0)
+        # The files' size is in the request's own measures already (`read_files`).
+        return 0, self._price(ctx.req.files)
 
     # -- each attempt ------------------------------------------------------------------------
 
@@ -263,11 +278,14 @@ class FileParser(Plugin):
         return reads_files(ctx.model)
 
     async def before(self, ctx: Context) -> None:
-        if not self.files:
+        files: list[FileInput] = ctx.req.files
+        if not files:
             return
+        if self._price(files):
+            ctx.charge(PLUGIN_ID, self._price(files))
         messages = list(ctx.body["messages"])
         annotations = []
-        for file in self.files:
+        for file in files:
             if self._native(ctx, file):
                 continue
             msg = messages[file.message]
@@ -279,7 +297,7 @@ class FileParser(Plugin):
         # A fallback calls `before` again: the annotations are this attempt's, not added twice.
         ctx.annotations[:] = [a for a in ctx.annotations if a.get("type") != "file"]
         ctx.annotations.extend(annotations)
-        self._stage(ctx, [f for f in self.files if not self._native(ctx, f)])
+        self._stage(ctx, [f for f in files if not self._native(ctx, f)])
 
     def _stage(self, ctx: Context, as_text: list[FileInput]) -> None:
         """The `openrouter_metadata.pipeline` stage of this attempt: files given as text (a

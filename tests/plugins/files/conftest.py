@@ -11,16 +11,24 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     ANTHROPIC_MODEL,
     World,
     default_models,
+    endpoint,
+    model,
     running_world,
     sim,
     simulator,
 )
+
+SMALL = "test/small-context"  # 4,096 tokens of context
 
 
 @pytest.fixture
 def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
     models = default_models(sim)
     models[ANTHROPIC_MODEL]["input_modalities"] = ["text", "image", "file"]
+    models[SMALL] = {**model(SMALL, endpoint(sim, 30, "deepinfra", "openai", "small",
+                                             "0.0000001", "0.0000001", context_length=4096,
+                                             max_completion_tokens=512)),
+                     "context_length": 4096}
     with running_world(redis_client, sim, models) as w:
         yield w
 

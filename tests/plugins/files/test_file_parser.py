@@ -18,6 +18,7 @@ from gateway.plugins import files
 from simulator.testing import recent_requests
 from simulator.text import count_tokens
 from tests.gateway.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, World, publish_account
+from tests.plugins.files.conftest import SMALL
 from tests.plugins.files.pdfs import file_part, make_pdf
 from tests.servers import serve_asgi
 
@@ -208,3 +209,16 @@ def test_a_configured_page_price_is_charged_once_per_parse(world: World,
     # $2 per 1,000 pages: three pages are $0.006 on top of the tokens.
     assert round(Decimal(str(plain.usage.cost)) - Decimal(str(again.usage.cost)), 9) == \
         Decimal("0.006")
+
+
+def test_the_route_counts_the_text_of_the_pdf(world: World):
+    """A PDF whose text is longer than a model's context: with compression off, the clear
+    context-length 400 (not an upstream failure); by default on a small model, compressed."""
+    data = make_pdf(*[" ".join([SENTENCE] * 40)] * 8)  # ~14,000 bytes: ~3,500 simulator tokens
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask(world, SMALL, file_part(data), extra_body={"transforms": []})
+    body: Any = caught.value.body
+    assert "context" in body["message"] and recent_requests(world.sim) == []
+
+    answer = ask(world, SMALL, file_part(data))
+    assert answer.usage.prompt_tokens <= 4096
