@@ -41,8 +41,8 @@ from billing.ledger import balances
 from billing.money import to_nanos
 from config import gateway_state as names
 from config.redis import get_redis
-from rankings.models import Generation
 from usage.metering import MalformedEvent, parse_raw
+from usage.models import Generation
 
 logger = logging.getLogger(__name__)
 

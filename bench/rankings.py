@@ -43,8 +43,9 @@ from config.redis import get_redis  # noqa: E402
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file  # noqa: E402
 from marketplace.publish import publish_catalog  # noqa: E402
 from rankings import seed  # noqa: E402
-from rankings.models import App, Generation, HourlyUsage, ModelRanking  # noqa: E402
+from rankings.models import App, HourlyUsage, ModelRanking  # noqa: E402
 from rankings.refresh import refresh_rankings  # noqa: E402
+from usage.models import Generation  # noqa: E402
 
 BATCH = 1000
 

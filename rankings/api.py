@@ -13,8 +13,8 @@ from accounts.permissions import HasApiKey, request_key
 from config import gateway_state
 from config.api_errors import ApiError
 from config.redis import get_redis
-from rankings.models import Generation
 from usage.metering import MalformedEvent, parse_raw
+from usage.models import Generation
 
 MAX_ID_LENGTH = Generation._meta.get_field("id").max_length or 100
 

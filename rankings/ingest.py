@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from rankings.models import Generation
+from usage.models import Generation
 
 _FIELDS = list(Generation._meta.concrete_fields)
 _COLUMNS = ", ".join(f.column for f in _FIELDS)

@@ -26,8 +26,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from accounts.models import ApiKey
-from rankings.models import App, Generation, SyntheticData
+from rankings.models import App, SyntheticData
 from rankings.partitions import ensure_partitions
+from usage.models import Generation
 
 DEMO_PREFIX = "demo-"
 CATEGORIES = [

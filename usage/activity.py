@@ -10,7 +10,8 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from accounts.models import ApiKey
-from rankings.models import AccountDailyUsage, App, Generation
+from rankings.models import AccountDailyUsage, App
+from usage.models import Generation
 
 BREAKDOWNS = ("model", "provider", "key_id", "app")
 

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class UsageConfig(AppConfig):
-    """An account's own usage: the /activity dashboard, its generation log and the activity
-    API. The data it reads (generations, hourly rollups) is kept by the rankings app."""
+    """The usage log: the metering consumer that stores every generation, their content when
+    prompt logging is on, an account's /activity dashboard, and the generation and activity
+    APIs. The hourly rollups it reads are kept by the rankings app's triggers."""
 
     name = "usage"

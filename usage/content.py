@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from config import gateway_state
 from config.redis import get_redis
-from rankings.models import Generation
-from usage.models import GenerationContent
+from usage.models import Generation, GenerationContent
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rankings.models import Generation
+from usage.models import Generation
 
 
 class MalformedEvent(ValueError):

@@ -3,7 +3,8 @@ generation (sending again replaces it), counted per provider in the model's qual
 
 from django.db import transaction
 
-from rankings.models import Feedback, Generation
+from rankings.models import Feedback
+from usage.models import Generation
 
 CATEGORIES = {
     "latency": "Too slow",

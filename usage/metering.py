@@ -36,10 +36,9 @@ from django.db import DatabaseError, DataError, IntegrityError, close_old_connec
 from billing.ledger import record_usage
 from billing.topup import after_usage
 from rankings.ingest import insert_generations
-from rankings.models import DeadLetter, Generation
 from usage import content
 from usage.events import MalformedEvent, parse_event, parse_raw, read_raw
-from usage.models import GenerationContent
+from usage.models import DeadLetter, Generation, GenerationContent
 from usage.streams import GROUP, STREAMS, Entry, safe_trim_id, text_of, trim_acknowledged
 
 __all__ = [

@@ -12,10 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey
-from rankings.models import AccountDailyUsage, Generation
+from rankings.models import AccountDailyUsage
 from rankings.seed import is_synthetic
 from usage import content, feedback
 from usage.activity import Filters, dashboard, generations
+from usage.models import Generation
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

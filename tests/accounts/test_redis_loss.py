@@ -20,11 +20,11 @@ from gateway.app import Gateway
 from gateway.config import Settings
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file
 from marketplace.publish import publish_catalog
-from rankings.models import Generation
 from simulator.testing import run_simulator
 from tests.accounts.conftest import row
 from tests.servers import serve_asgi
 from usage.metering import Consumer
+from usage.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MODEL = "meta-llama/llama-3.3-70b-instruct"

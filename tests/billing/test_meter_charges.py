@@ -8,9 +8,9 @@ from django.contrib.auth.models import User
 
 from billing.ledger import balance
 from billing.models import LedgerEntry
-from rankings.models import Generation
 from tests.rankings.conftest import usage_event
 from usage.metering import store_batch
+from usage.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,12 +24,12 @@ from config import gateway_state
 from config.redis import get_redis
 from gateway.app import Gateway
 from gateway.config import Settings
-from rankings.models import Generation
 from simulator.testing import set_knobs
 from tests.gateway.conftest import LLAMA, OPENAI_MODEL, default_models, publish_catalog
 from tests.gateway.redis_servers import redis_cluster
 from tests.servers import serve_asgi
 from usage.metering import Consumer
+from usage.models import Generation
 
 
 def chat(url: str, key: str, body: dict[str, Any]) -> httpx.Response:

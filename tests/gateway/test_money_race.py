@@ -13,10 +13,10 @@ from django.contrib.auth.models import User
 from accounts.keys import create_key
 from billing.ledger import balance, grant_credits
 from config import gateway_state
-from rankings.models import Generation
 from simulator.testing import set_knobs
 from tests.gateway.conftest import OPENAI_MODEL, World
 from usage.metering import Consumer
+from usage.models import Generation
 
 BODY = {"model": OPENAI_MODEL, "max_tokens": 20,
         "messages": [{"role": "user", "content": "[sim:tokens=20] race"}]}

@@ -19,7 +19,6 @@ from gateway import keys as gw_keys
 from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.providers import openai as openai_adapter
-from rankings.models import Generation
 from simulator.testing import set_knobs
 from tests.gateway.conftest import (
     LLAMA,
@@ -35,6 +34,7 @@ from tests.gateway.conftest import (
 from tests.gateway.redis_servers import RedisServer, redis_server
 from tests.servers import serve_asgi
 from usage.metering import Consumer
+from usage.models import Generation
 
 TIMEOUT = 0.5
 

@@ -13,7 +13,7 @@ from accounts.publish import publish_account
 from billing.ledger import balance
 from config.redis import get_redis
 from gateway.app import Gateway
-from rankings.models import Generation, HourlyUsage, ModelRanking
+from rankings.models import HourlyUsage, ModelRanking
 from rankings.refresh import refresh_rankings
 from tests.accounts.conftest import make_key  # noqa: F401  (fixture)
 from tests.gateway.conftest import gateway_settings, publish_catalog
@@ -21,7 +21,7 @@ from tests.moa.conftest import LLAMA, MIXTRAL, QWEN, mixture_models
 from tests.presets.conftest import openai_client
 from tests.servers import serve_asgi
 from usage.metering import Consumer
-from usage.models import GenerationContent
+from usage.models import Generation, GenerationContent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MIXTURE = "openmarket/moa-open-lite"

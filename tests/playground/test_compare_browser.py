@@ -13,9 +13,9 @@ from accounts.models import ApiKey
 from accounts.session_keys import SESSION_KEY_NAME
 from gateway import keys
 from marketplace.models import Provider
-from rankings.models import Generation
 from simulator.testing import recent_requests
 from tests.playground.conftest import OTHER, PAID, MakeUser, sign_in
+from usage.models import Generation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

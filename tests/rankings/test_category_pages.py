@@ -13,8 +13,8 @@ from django.test import Client
 
 from rankings import categories
 from rankings.categories import LoggedPrompt, classify_prompts
-from rankings.models import Generation
 from rankings.refresh import refresh_rankings
+from usage.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from openrouter import OpenRouter
 
-from rankings.models import App, Generation
+from rankings.models import App
 from rankings.refresh import refresh_rankings
+from usage.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

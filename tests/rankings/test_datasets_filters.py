@@ -13,8 +13,8 @@ from openrouter import OpenRouter
 
 from marketplace.models import Model
 from rankings.categories import LoggedPrompt, classify_prompts
-from rankings.models import Generation
 from rankings.refresh import refresh_rankings
+from usage.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,8 +3,8 @@
 from django.contrib.auth.models import User
 from django.test import Client
 
-from rankings.models import DeadLetter
 from tests.rankings.conftest import stream_of, usage_event
+from usage.models import DeadLetter
 
 
 def test_generations_are_searchable_and_filterable(
@@ -18,10 +18,10 @@ def test_generations_are_searchable_and_filterable(
     client.force_login(admin)
 
     with django_assert_max_num_queries(12):
-        listing = client.get("/admin/rankings/generation/")
-    searched = client.get("/admin/rankings/generation/", {"q": "mistral-small"})
-    failed = client.get("/admin/rankings/generation/", {"status__exact": "502"})
-    detail = client.get(f"/admin/rankings/generation/{wanted['id']}/change/")
+        listing = client.get("/admin/usage/generation/")
+    searched = client.get("/admin/usage/generation/", {"q": "mistral-small"})
+    failed = client.get("/admin/usage/generation/", {"status__exact": "502"})
+    detail = client.get(f"/admin/usage/generation/{wanted['id']}/change/")
 
     assert listing.status_code == 200
     assert "31 generations" in listing.content.decode()
@@ -29,7 +29,7 @@ def test_generations_are_searchable_and_filterable(
     assert "1 generation" in searched.content.decode()
     assert "10 generations" in failed.content.decode()
     assert detail.status_code == 200 and "up-42" in detail.content.decode()
-    assert client.get("/admin/rankings/generation/add/").status_code == 403
+    assert client.get("/admin/usage/generation/add/").status_code == 403
 
 
 def test_dead_letters_show_their_raw_text(client: Client, db: None, meter, redis_client) -> None:
@@ -38,7 +38,7 @@ def test_dead_letters_show_their_raw_text(client: Client, db: None, meter, redis
     meter()
     client.force_login(admin)
 
-    page = client.get("/admin/rankings/deadletter/", {"q": "gen-broken"})
+    page = client.get("/admin/usage/deadletter/", {"q": "gen-broken"})
 
     assert DeadLetter.objects.count() == 1
     assert "invalid JSON" in page.content.decode()

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from rankings.models import Generation
 from tests.rankings.conftest import pending, stream_of, usage_event
+from usage.models import Generation
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
-from rankings.models import Generation
 from tests.rankings.conftest import pending, usage_event
 from usage.metering import Consumer
+from usage.models import Generation
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from rankings.models import Generation
 from tests.rankings.conftest import usage_event
+from usage.models import Generation
 
 
 @pytest.mark.parametrize(

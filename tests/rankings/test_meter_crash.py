@@ -15,9 +15,9 @@ import redis
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
-from rankings.models import Generation
 from tests.rankings.conftest import pending, usage_event
 from usage.metering import STREAMS
+from usage.models import Generation
 
 ROOT = Path(__file__).resolve().parents[2]
 

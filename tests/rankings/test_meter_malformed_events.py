@@ -5,8 +5,8 @@ import json
 import pytest
 from django.contrib.auth.models import User
 
-from rankings.models import DeadLetter, Generation
 from tests.rankings.conftest import pending, stream_of, usage_event
+from usage.models import DeadLetter, Generation
 
 
 def test_bad_entries_are_kept_as_dead_letters_and_good_ones_stored(

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 
-from rankings.models import Generation
 from tests.rankings.conftest import pending, usage_event
+from usage.models import Generation
 
 
 def test_every_field_of_the_event_lands_in_the_row(ada: User, publish, meter, redis_client) -> None:

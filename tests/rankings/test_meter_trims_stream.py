@@ -19,9 +19,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
-from rankings.models import Generation
 from tests.rankings.conftest import pending, stream_length, stream_of, usage_event
 from usage.metering import GROUP, STREAMS, Consumer, trim_acknowledged
+from usage.models import Generation
 
 
 def stream_ids(client: redis.Redis) -> list[str]:

@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from rankings.models import App, Generation
+from rankings.models import App
+from usage.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

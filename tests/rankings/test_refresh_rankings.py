@@ -8,17 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from rankings.models import (
-    AppRanking,
-    Generation,
-    ModelApp,
-    ModelDaily,
-    ModelQuality,
-    ModelRanking,
-    Snapshot,
-)
+from rankings.models import AppRanking, ModelApp, ModelDaily, ModelQuality, ModelRanking, Snapshot
 from rankings.partitions import detach_before, ensure_partitions, partitions
 from rankings.refresh import refresh_rankings
+from usage.models import Generation
 
 NOW = datetime(2026, 12, 5, 12, 30, tzinfo=UTC)
 

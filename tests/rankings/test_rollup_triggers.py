@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection, connections
 
-from rankings.models import App, Generation, HourlyCategoryUsage, HourlyUsage
+from rankings.models import App, HourlyCategoryUsage, HourlyUsage
+from usage.models import Generation
 
 START = datetime(2026, 11, 28, tzinfo=UTC)
 MODELS = ["openai/gpt-4o", "meta-llama/llama-3.3-70b-instruct", "mistralai/mistral-small"]

@@ -9,13 +9,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db.models import Sum
 
-from rankings.models import (
-    App,
-    Generation,
-    HourlyUsage,
-    ModelRanking,
-    SyntheticData,
-)
+from rankings.models import App, HourlyUsage, ModelRanking, SyntheticData
+from usage.models import Generation
 
 
 @pytest.mark.django_db

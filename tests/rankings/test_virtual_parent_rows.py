@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from rankings.models import AccountDailyUsage, Generation, HourlyCategoryUsage, HourlyUsage
+from rankings.models import AccountDailyUsage, HourlyCategoryUsage, HourlyUsage
 from tests.rankings.test_rollup_triggers import assert_exact, generation
+from usage.models import Generation
 
 MIXTURE = "openmarket/moa-open-lite"
 

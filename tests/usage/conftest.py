@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from accounts.keys import hash_key
 from accounts.models import ApiKey
-from rankings.models import Generation
+from usage.models import Generation
 
 MakeKey = Callable[..., str]
 

@@ -21,7 +21,6 @@ from accounts.publish import publish_account
 from config import gateway_state
 from config.redis import get_redis
 from gateway.app import Gateway
-from rankings.models import Generation
 from tests.accounts.conftest import make_key  # noqa: F401  (fixture)
 from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     OPENAI_MODEL,
@@ -34,7 +33,7 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures)
 from tests.servers import serve_asgi
 from usage import content
 from usage.metering import Consumer
-from usage.models import GenerationContent
+from usage.models import Generation, GenerationContent
 from usage.tasks import delete_expired_content
 
 pytestmark = pytest.mark.django_db(transaction=True)

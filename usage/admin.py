@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from rankings.models import DeadLetter, Generation
+from usage.models import DeadLetter, Generation
 
 
 @admin.register(Generation)
