@@ -45,6 +45,8 @@ class Pricing:
     completion: Decimal = ZERO
     request: Decimal = ZERO
     image: Decimal = ZERO
+    # Per image the model draws (reference §8.1 `image_output`).
+    image_output: Decimal = ZERO
     input_cache_read: Decimal = ZERO
     input_cache_write: Decimal = ZERO
     overrides: tuple[PriceOverride, ...] = ()
@@ -88,8 +90,8 @@ class Pricing:
         return 1 / float(self.blended) ** 2 if self.blended else 0.0
 
 
-_PRICE_FIELDS = ("prompt", "completion", "request", "image", "input_cache_read",
-                 "input_cache_write")
+_PRICE_FIELDS = ("prompt", "completion", "request", "image", "image_output",
+                 "input_cache_read", "input_cache_write")
 
 
 @dataclass(frozen=True)

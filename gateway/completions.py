@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from gateway import byok, reasoning
+from gateway import byok, images, reasoning
 from gateway.attribution import Attribution
 from gateway.attribution import from_scope as attribution_from
 from gateway.auth import Caller
@@ -194,7 +194,8 @@ class Completions:
         if gen.pipeline is not None:
             extra_bytes, extra_nanos = gen.pipeline.bounds()
             bound += extra_bytes
-        target = max_cost_nanos(endpoint, bound, budget, gen.req.images) + extra_nanos
+        target = max_cost_nanos(endpoint, bound, budget, gen.req.images,
+                                images.held(endpoint)) + extra_nanos
         prices = endpoint.pricing.for_prompt(bound)
         try:
             await self.meter.reserve(
@@ -389,6 +390,7 @@ class Completions:
             text = (message.get("content") or "") if isinstance(message.get("content"), str) \
                 else ""
             usage = Usage(gen.req.prompt_tokens, estimate_tokens(text))
+        usage.images_out = images.count(message)
         charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
                        byok_used_nanos=gen.caller.byok_month_nanos)
         if gen.pipeline is not None:
@@ -618,6 +620,7 @@ class Completions:
         if usage is None or (usage.completion_tokens == 0 and produced):
             prompt = state.prompt_tokens or (usage.prompt_tokens if usage else 0)
             usage = Usage(prompt or gen.req.prompt_tokens, produced)
+        usage.images_out = opened.images_out
         charged = cost(
             gen.endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
             byok_used_nanos=gen.caller.byok_month_nanos,
@@ -637,6 +640,7 @@ class Opened:
         self.first: list[dict[str, Any]] = []
         self.ended = False
         self.text: list[str] = []
+        self.images_out = 0  # images drawn, charged per image
 
     async def next_deltas(self) -> list[dict[str, Any]]:
         """Deltas of the next events that carry any (empty list = the stream ended)."""
@@ -660,6 +664,8 @@ class Opened:
             args = (call.get("function") or {}).get("arguments")
             if isinstance(args, str):
                 self.text.append(args)
+        if "images" in delta:
+            self.images_out += images.count(delta)
 
     async def drain(self) -> None:
         try:

@@ -18,6 +18,8 @@ class Usage:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     images: int = 0
+    # Images the model drew, priced per image (`image_output`), not per token.
+    images_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ PROMPT_LOGGING_SHARE = Decimal("0.99")
 def cost(
     endpoint: Endpoint, usage: Usage, *, prompt_logging: bool = False, byok_used_nanos: int = 0
 ) -> Cost:
-    """prompt·p + completion·c + request + images·image + cache reads/writes, with overrides.
+    """prompt·p + completion·c + request + images·image + images drawn·image_output + cache
+    reads/writes, with overrides.
 
     Cached prompt tokens are billed at the cache-read price when the endpoint has one, and
     reasoning tokens are part of the completion tokens (priced as completion). With
@@ -65,7 +68,8 @@ def cost(
         + written * prices.input_cache_write
         + usage.images * prices.image
     )
-    completion = usage.completion_tokens * prices.completion
+    completion = (usage.completion_tokens * prices.completion
+                  + usage.images_out * prices.image_output)
     listed = prompt + completion + prices.request
     upstream = None
     if endpoint.byok is not None:
@@ -77,17 +81,20 @@ def cost(
     return Cost(total, prompt, completion, upstream)
 
 
-def max_cost_nanos(endpoint: Endpoint, prompt_tokens: int, max_tokens: int, images: int) -> int:
+def max_cost_nanos(endpoint: Endpoint, prompt_tokens: int, max_tokens: int, images: int,
+                   images_out: int = 0) -> int:
     """The most this request can cost on this endpoint: what the reservation holds.
 
     Rounded up, so the reservation never falls short of the charge by a rounding unit; every
-    prompt token priced as the dearer of a plain and a cache-writing one.
+    prompt token priced as the dearer of a plain and a cache-writing one; `images_out` the
+    most images the answer may draw.
     """
     prices = endpoint.pricing.for_prompt(prompt_tokens)
     amount = (
         prompt_tokens * max(prices.prompt, prices.input_cache_write)
         + max_tokens * prices.completion
         + images * prices.image
+        + images_out * prices.image_output
         + prices.request
     )
     if endpoint.byok is not None:

@@ -44,7 +44,8 @@ ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 API_KEY_ENV_RE = re.compile(r"^[A-Z][A-Z0-9_]*_API_KEY$")
 URL_RE = re.compile(r"^https?://[^\s]+$")
 API_FORMATS = set(ApiFormat.values)
-PRICE_KEYS = ("prompt", "completion", "request", "image", "input_cache_read", "input_cache_write")
+PRICE_KEYS = ("prompt", "completion", "request", "image", "image_output", "input_cache_read",
+              "input_cache_write")
 
 
 class CatalogError(ValueError):

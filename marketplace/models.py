@@ -142,6 +142,8 @@ class Endpoint(FromCatalogFile):
     price_completion = price_field("completion price")
     price_request = price_field("request price")
     price_image = price_field("image price")
+    # USD per image the model draws (models whose output modalities include image).
+    price_image_output = price_field("image output price")
     price_input_cache_read = price_field("input cache read price")
     price_input_cache_write = price_field("input cache write price")
     # [{min_prompt_tokens, prompt, completion, input_cache_read?}] with decimal strings.

@@ -18,13 +18,16 @@ def price_str(value: Decimal) -> str:
 
 def api_pricing(endpoint: Endpoint) -> dict[str, Any]:
     """The `pricing` object of /models and /endpoints: always prompt, completion, request,
-    image; cache prices and long-context overrides only when the endpoint has them."""
+    image; image output, cache prices and long-context overrides only when the endpoint has
+    them."""
     pricing: dict[str, Any] = {
         "prompt": price_str(endpoint.price_prompt),
         "completion": price_str(endpoint.price_completion),
         "request": price_str(endpoint.price_request),
         "image": price_str(endpoint.price_image),
     }
+    if endpoint.price_image_output:
+        pricing["image_output"] = price_str(endpoint.price_image_output)
     if endpoint.price_input_cache_read:
         pricing["input_cache_read"] = price_str(endpoint.price_input_cache_read)
     if endpoint.price_input_cache_write:

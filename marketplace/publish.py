@@ -55,6 +55,7 @@ def _endpoint(endpoint: Endpoint) -> dict[str, Any]:
         "completion": price_str(endpoint.price_completion),
         "request": price_str(endpoint.price_request),
         "image": price_str(endpoint.price_image),
+        "image_output": price_str(endpoint.price_image_output),
         "input_cache_read": price_str(endpoint.price_input_cache_read),
         "input_cache_write": price_str(endpoint.price_input_cache_write),
         "overrides": endpoint.pricing_overrides,

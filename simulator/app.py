@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from simulator import embeddings, engine, search
+from simulator import embeddings, engine, images, search
 from simulator.cache import CacheRequest, PromptCache
 from simulator.formats.anthropic import AnthropicFormat
 from simulator.formats.base import ApiError, Context, Format, Parsed, Request
@@ -244,6 +244,9 @@ class Simulator:
             if knobs.malformed_json_rate and parsed.conv.json_schema is not None
             and self.store.dice(req.provider).random() < knobs.malformed_json_rate else None,
         )
+        if parsed.options.get("image_output"):
+            last = parsed.conv.messages[-1].texts if parsed.conv.messages else []
+            plan.images = [images.render_b64(f"{parsed.model}\n{' '.join(last)}")]
         caching = parsed.options.get("cache")
         if isinstance(caching, CacheRequest):
             plan.cached_tokens, plan.cache_write_tokens = self.cache.use(

@@ -151,6 +151,9 @@ class Plan:
     # Of the prompt tokens: read from the provider's prompt cache, and written to it.
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    # Images drawn (base64 PNG), when the request asked for image output; priced per image,
+    # not counted in the completion tokens.
+    images: list[str] = field(default_factory=list)
 
     @property
     def completion_tokens(self) -> int:

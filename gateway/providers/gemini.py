@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 
-from gateway import reasoning
+from gateway import images, reasoning
 from gateway.catalog import Endpoint
 from gateway.pricing import Usage
 from gateway.providers.base import (
@@ -196,6 +196,11 @@ def _thinking(body: JSON, endpoint: Endpoint, config: JSON, max_tokens: int) -> 
     config["thinkingConfig"] = thinking
 
 
+def _drawn(inline: JSON) -> JSON:
+    """An image the model drew (an `inlineData` part) as an `images` entry."""
+    return images.data_url(str(inline.get("mimeType") or "image/png"), str(inline.get("data", "")))
+
+
 def _call_id() -> str:
     return f"call_{secrets.token_hex(12)}"
 
@@ -238,6 +243,8 @@ class GeminiAdapter:
                 config["responseSchema"] = gemini_schema(spec["schema"])
         if "reasoning" in body or "reasoning_effort" in body or "include_reasoning" in body:
             _thinking(body, endpoint, config, max_tokens)
+        if images.wanted(body):
+            config["responseModalities"] = ["TEXT", "IMAGE"]
         if config:
             out["generationConfig"] = config
         declarations = [
@@ -279,6 +286,7 @@ class GeminiAdapter:
         candidate = candidates[0] if isinstance(candidates[0], dict) else {}
         texts, thoughts, calls = [], [], []
         signatures: list[JSON] = []
+        drawn: list[JSON] = []
         for part in (candidate.get("content") or {}).get("parts") or ():
             if part.get("thoughtSignature"):
                 signatures.append(reasoning.encrypted_detail(str(part["thoughtSignature"]),
@@ -299,6 +307,8 @@ class GeminiAdapter:
                 thoughts.append(str(part.get("text", "")))
             elif "text" in part:
                 texts.append(str(part["text"]))
+            elif isinstance(part.get("inlineData"), dict):
+                drawn.append(_drawn(part["inlineData"]))
         message: JSON = {
             "role": "assistant",
             "content": "".join(texts) if texts else None,
@@ -315,6 +325,8 @@ class GeminiAdapter:
             message["reasoning_details"] = details
         if calls:
             message["tool_calls"] = calls
+        if drawn:
+            message["images"] = drawn
         native = candidate.get("finishReason")
         finish = None
         if native:
@@ -384,6 +396,8 @@ class GeminiDecoder:
                     reasoning.text_detail(text, reasoning.GEMINI)]})
             elif part.get("text"):
                 deltas.append({"content": str(part["text"])})
+            elif isinstance(part.get("inlineData"), dict):
+                deltas.append({"images": [_drawn(part["inlineData"])]})
         native = candidate.get("finishReason")
         if native:
             state.native_finish_reason = native

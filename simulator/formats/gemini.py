@@ -465,9 +465,11 @@ class GeminiFormat:
         thinking = (body.get("generationConfig") or {}).get("thinkingConfig")
         show = isinstance(thinking, dict) and thinking.get("includeThoughts") is True
         cache = CacheRequest(list(range(1, len(conv.messages) + 1)), explicit=False)
+        modalities = (body.get("generationConfig") or {}).get("responseModalities") or ()
         return Parsed(model, stream, conv,
                       {"sse": req.query.get("alt") == "sse", "include_thoughts": show,
-                       "cache": cache})
+                       "cache": cache,
+                       "image_output": isinstance(modalities, list) and "IMAGE" in modalities})
 
     def render_error(self, err: ApiError) -> bytes:
         error: dict[str, Any] = {
@@ -526,6 +528,7 @@ class GeminiFormat:
         parts = [p for seg in plan.segments if (p := _part(seg, show)) is not None]
         if plan.reasoning_tokens:
             _sign_first_answer(parts, ctx.request_id)
+        parts += _images(plan)
         return _envelope(
             ctx,
             parts or [{"text": ""}],
@@ -538,6 +541,10 @@ class GeminiFormat:
 
     def encoder(self, ctx: Context) -> GeminiEncoder:
         return GeminiEncoder(ctx)
+
+
+def _images(plan: Plan) -> list[dict[str, Any]]:
+    return [{"inlineData": {"mimeType": "image/png", "data": data}} for data in plan.images]
 
 
 def _sign_first_answer(parts: list[dict[str, Any]], nonce: str) -> None:
@@ -639,7 +646,7 @@ class GeminiEncoder:
         out = self._frame(
             _envelope(
                 self.ctx,
-                [{"text": ""}],
+                _images(plan) or [{"text": ""}],
                 plan.prompt_tokens,
                 plan.completion_tokens,
                 FINISH[plan.finish],

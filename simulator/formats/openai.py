@@ -548,6 +548,10 @@ class OpenAIFormat:
                 "stream_options",
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
+        modalities = body.get("modalities")
+        if modalities is not None and not (isinstance(modalities, list) and all(
+                m in ("text", "image", "audio") for m in modalities)):
+            raise _bad_type("modalities", "an array of 'text', 'image' or 'audio'", modalities)
         _reasoning(body, conv)
         if body.get("parallel_tool_calls") is False:
             conv.parallel_tools = False
@@ -557,7 +561,7 @@ class OpenAIFormat:
         cache = CacheRequest(list(range(1, len(conv.messages) + 1)), explicit=False)
         return Parsed(model, bool(stream), conv,
                       {"include_usage": include_usage, "hidden_reasoning": hidden,
-                       "cache": cache})
+                       "cache": cache, "image_output": "image" in (modalities or ())})
 
     def render_error(self, err: ApiError) -> bytes:
         kind = {
@@ -625,6 +629,9 @@ class OpenAIFormat:
         thinking = "".join(s.text for s in plan.segments if s.kind == "thinking")
         if thinking and not ctx.options.get("hidden_reasoning"):
             message["reasoning_content"] = thinking
+        if plan.images:
+            # As OpenAI-compatible image hosts (and OpenRouter) return them.
+            message["images"] = _images(plan)
         return {
             "id": ctx.request_id,
             "object": "chat.completion",
@@ -645,6 +652,11 @@ class OpenAIFormat:
 
     def encoder(self, ctx: Context) -> OpenAIEncoder:
         return OpenAIEncoder(ctx)
+
+
+def _images(plan: Plan) -> list[dict[str, Any]]:
+    return [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
+            for data in plan.images]
 
 
 def _tool_call(seg: Segment) -> dict[str, Any]:
@@ -732,7 +744,8 @@ class OpenAIEncoder:
         return b""
 
     def finish(self, plan: Plan) -> bytes:
-        out = self._chunk({}, FINISH[plan.finish])
+        out = self._chunk({"images": _images(plan)}) if plan.images else b""
+        out += self._chunk({}, FINISH[plan.finish])
         if self.include_usage:
             chunk = {
                 "id": self.ctx.request_id,

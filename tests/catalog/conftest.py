@@ -21,7 +21,7 @@ def shipped_catalog() -> dict[str, Any]:
 
 @pytest.fixture
 def loaded(db, redis_client) -> None:
-    """The real catalog (94 models, 330 endpoints) loaded and published."""
+    """The real catalog (96 models, 333 endpoints) loaded and published."""
     load_catalog_file(DEFAULT_CATALOG)
     publish_catalog()
 

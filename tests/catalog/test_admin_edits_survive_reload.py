@@ -74,7 +74,7 @@ def test_admin_edits_survive_a_restart_and_reach_the_snapshot(
 
     call_command("load_catalog")  # what `make run` does on its next start
 
-    assert "nothing changed; skipped 19 authors, 330 endpoints, 94 models, 24 providers" in (
+    assert "nothing changed; skipped 19 authors, 333 endpoints, 96 models, 24 providers" in (
         capsys.readouterr().out
     )
     assert turbo().price_prompt == Decimal("0.00000009")

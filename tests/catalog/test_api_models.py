@@ -21,7 +21,7 @@ def test_lists_every_model_in_openrouters_shape(client) -> None:
     assert response.status_code == 200
     body = response.json()
     assert_matches_schema(body, response_schema("/models"))
-    assert body["total_count"] == len(body["data"]) == 100  # + 6 virtual
+    assert body["total_count"] == len(body["data"]) == 102  # + 6 virtual
     assert body["links"] == {"next": None}
     llama = next(m for m in body["data"] if m["id"] == "meta-llama/llama-3.3-70b-instruct")
     assert llama["canonical_slug"] == llama["id"]
@@ -64,9 +64,10 @@ def test_filters_by_supported_parameters_and_output_modalities(client) -> None:
     assert both and all({"tools", "reasoning"} <= set(m["supported_parameters"]) for m in both)
     tools = _ids(client.get("/api/v1/models?supported_parameters=tools"))
     assert set(_ids(client.get("/api/v1/models?supported_parameters=tools,reasoning"))) < set(tools)
-    assert client.get("/api/v1/models?output_modalities=image").json()["data"] == []
-    # "all" adds the 4 embedding models to the 100 chat ones.
-    assert client.get("/api/v1/models?output_modalities=all").json()["total_count"] == 104
+    assert sorted(_ids(client.get("/api/v1/models?output_modalities=image"))) == [
+        "google/gemini-2.5-flash-image", "openai/gpt-5-image-mini"]
+    # "all" adds the 4 embedding models to the 102 chat ones.
+    assert client.get("/api/v1/models?output_modalities=all").json()["total_count"] == 106
     embeddings = _ids(client.get("/api/v1/models?output_modalities=embeddings"))
     assert "openai/text-embedding-3-small" in embeddings and len(embeddings) == 4
 
@@ -104,12 +105,12 @@ def test_sorts_by_price(client) -> None:
 
 def test_paginates_with_a_next_link(client) -> None:
     first = client.get("/api/v1/models?limit=40").json()
-    assert len(first["data"]) == 40 and first["total_count"] == 100
+    assert len(first["data"]) == 40 and first["total_count"] == 102
     second = client.get(first["links"]["next"]).json()
     third = client.get(second["links"]["next"]).json()
-    assert len(third["data"]) == 20 and third["links"]["next"] is None
+    assert len(third["data"]) == 22 and third["links"]["next"] is None
     ids = [m["id"] for page in (first, second, third) for m in page["data"]]
-    assert len(set(ids)) == 100
+    assert len(set(ids)) == 102
 
 
 @pytest.mark.parametrize(
@@ -174,4 +175,4 @@ def test_rebuilding_the_cache_takes_a_fixed_number_of_queries(django_assert_max_
 
     with django_assert_max_num_queries(4):
         catalog = build_catalog("probe")
-    assert len(catalog.entries) == 104  # 94 models (4 embedding) + 4 free variants + 6 virtual
+    assert len(catalog.entries) == 106  # 96 models (4 embedding) + 4 free variants + 6 virtual

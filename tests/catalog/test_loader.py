@@ -27,8 +27,8 @@ def _counts() -> tuple[int, int, int, int]:
 
 def test_the_shipped_catalog_loads_completely(shipped_catalog) -> None:
     result = load_catalog_file(DEFAULT_CATALOG)
-    assert _counts() == (19, 24, 94, 330)
-    assert result.created == {"authors": 19, "providers": 24, "models": 94, "endpoints": 330}
+    assert _counts() == (19, 24, 96, 333)
+    assert result.created == {"authors": 19, "providers": 24, "models": 96, "endpoints": 333}
     turbo = Endpoint.objects.get(
         model__model_id="meta-llama/llama-3.3-70b-instruct", tag="deepinfra/turbo"
     )
@@ -49,7 +49,7 @@ def test_loading_twice_changes_nothing() -> None:
         result = load_catalog_file(DEFAULT_CATALOG)
     assert not result.changed
     assert result.summary() == (
-        "nothing changed; skipped 19 authors, 330 endpoints, 94 models, 24 providers"
+        "nothing changed; skipped 19 authors, 333 endpoints, 96 models, 24 providers"
         " (file entry unchanged since the last load)"
     )
     writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
@@ -80,7 +80,7 @@ def test_prune_disables_missing_entries_and_never_deletes(shipped_catalog) -> No
 
     result = load_catalog(shipped_catalog, prune=True)
 
-    assert _counts() == (19, 24, 94, 330)  # nothing deleted: rankings keep their history
+    assert _counts() == (19, 24, 96, 333)  # nothing deleted: rankings keep their history
     assert not Model.objects.get(model_id=gone_model).enabled
     assert Endpoint.objects.get(model__model_id=llama["id"], tag="together").status == "disabled"
     # The removed model's endpoints are disabled too; everything else stays enabled.
@@ -90,7 +90,7 @@ def test_prune_disables_missing_entries_and_never_deletes(shipped_catalog) -> No
         == 1 + Endpoint.objects.filter(model__model_id=gone_model).count()
     )
     assert Endpoint.objects.filter(status=EndpointStatus.ENABLED).count() == (
-        330 - result.disabled["endpoints"]
+        333 - result.disabled["endpoints"]
     )
 
 
@@ -99,8 +99,8 @@ def test_without_prune_a_small_file_adds_one_provider_next_to_the_others(write_c
     result = load_catalog_file(write_catalog(tiny_catalog()))
     assert result.created == {"authors": 1, "providers": 1, "models": 1, "endpoints": 1}
     assert not +result.disabled
-    assert _counts() == (20, 25, 95, 331)
-    assert Model.objects.filter(enabled=True).count() == 95
+    assert _counts() == (20, 25, 97, 334)
+    assert Model.objects.filter(enabled=True).count() == 97
     local = Provider.objects.get(slug="local-vllm")
     assert (local.base_url, local.api_key_env) == ("http://127.0.0.1:8080/v1", "LOCAL_VLLM_API_KEY")
 
@@ -178,7 +178,7 @@ def test_each_kind_of_mistake_is_explained(change, expected) -> None:
 
 def test_the_command_loads_the_shipped_file_by_default(redis_client, capsys) -> None:
     call_command("load_catalog")
-    assert "created 19 authors, 330 endpoints, 94 models, 24 providers" in capsys.readouterr().out
+    assert "created 19 authors, 333 endpoints, 96 models, 24 providers" in capsys.readouterr().out
     call_command("load_catalog")
     assert "nothing changed" in capsys.readouterr().out
     assert redis_client.hget("gw:catalog", "version")  # a wiped Redis gets a snapshot anyway

@@ -48,6 +48,7 @@ def test_snapshot_follows_the_contract(loaded, redis_client) -> None:
         "completion",
         "request",
         "image",
+        "image_output",
         "input_cache_read",
         "input_cache_write",
         "overrides",

@@ -19,8 +19,8 @@ def test_sdk_reads_the_catalog(sdk) -> None:
     assert page.next() is None  # one page: links.next is null
     models = page.result
     ids = [m.id for m in models.data]
-    assert len(ids) == 100 and "meta-llama/llama-3.3-70b-instruct:free" not in ids
-    assert models.total_count == 100
+    assert len(ids) == 102 and "meta-llama/llama-3.3-70b-instruct:free" not in ids
+    assert models.total_count == 102
     assert "meta-llama/llama-3.1-8b-instruct:free" in ids
     gpt = next(m for m in models.data if m.id == "openai/gpt-4o")
     assert gpt.pricing.prompt == "0.0000025"
@@ -33,7 +33,7 @@ def test_sdk_reads_the_catalog(sdk) -> None:
         for m in tools.data
     )
 
-    assert sdk.models.count().data.count == 100
+    assert sdk.models.count().data.count == 102
 
     endpoints = sdk.endpoints.list(author="meta-llama", slug="llama-3.3-70b-instruct")
     assert len(endpoints.data.endpoints) == 13
