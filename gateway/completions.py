@@ -394,6 +394,7 @@ class Completions:
         charged = cost(endpoint, usage, prompt_logging=gen.caller.account.prompt_logging,
                        byok_used_nanos=gen.caller.byok_month_nanos)
         if gen.pipeline is not None:
+            gen.pipeline.ctx.finish_reason = result.finish_reason
             gen.pipeline.at_end(message)
             charged = gen.pipeline.priced(charged)
         finish = result.finish_reason
@@ -602,10 +603,14 @@ class Completions:
                 native=state.native_finish_reason or "error", upstream_id=state.upstream_id))
             await write(writer.error(error, usage, charged))
         else:
+            last = None
+            if pipeline is not None:
+                # Before the usage event: what the plugins report at the end belongs in it.
+                pipeline.ctx.finish_reason = state.finish_reason
+                last = pipeline.at_stream_end()
             gen.charge(charged.nanos, self.event(
                 gen, usage, charged, streamed=True, finish=state.finish_reason,
                 native=state.native_finish_reason, upstream_id=state.upstream_id))
-            last = pipeline.at_stream_end() if pipeline is not None else None
             if last is not None:
                 await write(writer.delta(last))
             await write(writer.finish(state.finish_reason, state.native_finish_reason)

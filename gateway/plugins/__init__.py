@@ -75,6 +75,8 @@ class Context:
     # Top-level fields of the answer (the last chunk of a stream): `openrouter_metadata`
     # with a `pipeline` stage per plugin that changed something (reference §21).
     response_fields: JSON = field(default_factory=dict)
+    # The answer's finish reason, set before `at_end` (e.g. "length": cut by max_tokens).
+    finish_reason: str | None = None
 
     def charge(self, plugin_id: str, nanos: int) -> None:
         self.costs[plugin_id] = nanos

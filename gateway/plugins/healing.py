@@ -4,8 +4,9 @@ Runs when `response_format` asks for JSON (`json_object`, `json_schema`) and whe
 `response-healing` plugin is named. Fixes what models get wrong: prose or a markdown fence
 around the value, text after it, single-quoted strings, unquoted keys, Python's True/False/None,
 trailing or missing commas, and an answer that stopped before closing its strings and brackets.
-An answer cut by `max_tokens` (finish reason `length`) is left as it is, as the reference says:
-closing it would pass off half an answer as a whole one.
+An answer cut by `max_tokens` (finish reason `length`) is not closed, as the reference says:
+that would pass off half an answer as a whole one (non-streamed it is left exactly as it came;
+streamed, what already went out was repaired as it went, and nothing is added at the end).
 
 `Healer` is a left-to-right transducer that never takes back what it emitted, so a stream is
 healed as it flows: each delta's text goes through `feed`, which returns the part of the
@@ -109,6 +110,15 @@ class Healer:
                 out.append(CLOSERS[self.stack.pop()])
             self.ended = True
         text = "".join(out)
+        self.emitted.append(text)
+        return text
+
+    def flush(self) -> str:
+        """What is held back, without closing anything: the end of an answer that is left
+        as it is (cut by max_tokens)."""
+        text = "".join(self.raw) if not self.started else "" if self.ended \
+            else self.pending + self.word
+        self.pending = self.word = ""
         self.emitted.append(text)
         return text
 
@@ -316,13 +326,18 @@ class ResponseHealing(Plugin):
                                                rest.values()) else None
 
     def at_end(self, ctx: Context, message: dict[str, Any]) -> dict[str, Any] | None:
+        cut = ctx.finish_reason == "length"
+        if ctx.stream and cut:
+            # Cut by max_tokens: closing it would pass half an answer off as whole.
+            tail = self.healer.flush()
+            return {"content": tail} if tail else None
         if ctx.stream:
             tail = self.healer.finish()
             if self.healer.started and self.healer.changed:
                 self._report(ctx)
             return {"content": tail} if tail else None
         content = message.get("content")
-        if not isinstance(content, str) or message.get("tool_calls"):
+        if not isinstance(content, str) or message.get("tool_calls") or cut:
             return None
         healed = heal(content)
         if healed is not None:

@@ -56,6 +56,8 @@ def test_each_malformed_kind_arrives_healed_in_a_stream(world: World, kind: str)
     assert sum(1 for p in pieces if p) > 2
     assert stages(chunks[-1]) == ["response_healing"]
     assert chunks[-1].usage.completion_tokens > 0
+    event = next(e for e in world.events() if e["id"] == chunks[-1].id)
+    assert event["response_healed"] is True
 
 
 @pytest.mark.parametrize("model", [ANTHROPIC_MODEL, GEMINI_MODEL])
@@ -90,3 +92,21 @@ def test_healing_can_be_turned_off(world: World) -> None:
     spoil(world, OPENAI_MODEL, "code_fence")
     answer = ask(world, extra_body={"plugins": [{"id": "response-healing", "enabled": False}]})
     assert answer.choices[0].message.content.startswith("Here is the JSON")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_cut_by_max_tokens_stays_broken(world: World, stream: bool) -> None:
+    """Closing it would pass half an answer off as a whole one (reference §21.3)."""
+    if stream:
+        chunks = list(ask(world, stream=True, max_tokens=6))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        finish = next(c.choices[0].finish_reason for c in chunks
+                      if c.choices and c.choices[0].finish_reason)
+        last = chunks[-1]
+    else:
+        last = ask(world, max_tokens=6)
+        text, finish = last.choices[0].message.content, last.choices[0].finish_reason
+    assert finish == "length"
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    assert stages(last) == []
