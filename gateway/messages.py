@@ -280,6 +280,18 @@ def _event(name: str, data: JSON) -> bytes:
         + b"\n\n"
 
 
+def citations(annotations: Any) -> list[JSON]:
+    """Web search `url_citation` annotations as Anthropic's text-block citations."""
+    out = []
+    for note in annotations or ():
+        cite = note.get("url_citation") if isinstance(note, dict) else None
+        if isinstance(cite, dict):
+            out.append({"type": "web_search_result_location", "url": cite.get("url"),
+                        "title": cite.get("title"), "encrypted_index": "",
+                        "cited_text": str(cite.get("content") or "")[:150]})
+    return out
+
+
 class MessagesTranslator(Translator):
     api_type = "messages"
 
@@ -314,7 +326,11 @@ class MessagesTranslator(Translator):
         message = choice.get("message") or {}
         content = thinking_blocks(message)
         if message.get("content"):
-            content.append({"type": "text", "text": message["content"]})
+            text: JSON = {"type": "text", "text": message["content"]}
+            cited = citations(message.get("annotations"))
+            if cited:
+                text["citations"] = cited
+            content.append(text)
         for call in message.get("tool_calls") or ():
             fn = call.get("function") or {}
             try:
@@ -405,6 +421,10 @@ class MessagesTranslator(Translator):
             if self.block != "text":
                 out += self._open("text", {"type": "text", "text": ""})
             out += self._delta({"type": "text_delta", "text": delta["content"]})
+        for citation in citations(delta.get("annotations")):
+            if self.block != "text":
+                out += self._open("text", {"type": "text", "text": ""})
+            out += self._delta({"type": "citations_delta", "citation": citation})
         for call in delta.get("tool_calls") or ():
             fn = call.get("function") or {}
             position = int(call.get("index") or 0)

@@ -188,3 +188,26 @@ def test_the_hold_counts_the_search_so_a_small_credit_is_refused_before_searchin
     assert len(citations(answer.choices[0].message.annotations)) == 1
     (event,) = world.events()
     assert event["cost_nanos"] == round(answer.usage.cost * NANOS) > 4_000_000
+
+
+def test_messages_api_gets_web_search_citations_on_the_text_block(world: World) -> None:
+    import anthropic
+
+    client: Any = anthropic.Anthropic(base_url=world.url + "/api", api_key=world.key,
+                                      max_retries=0)
+    kwargs: Any = {"model": OPENAI_MODEL, "max_tokens": 40, "extra_body": {
+        "plugins": [{"id": "web"}]}, "messages": [{"role": "user", "content": QUESTION}]}
+    message = client.messages.create(**kwargs)
+    text = next(b for b in message.content if b.type == "text")
+    assert len(text.citations) == 5
+    assert text.citations[0].type == "web_search_result_location"
+    assert text.citations[0].url.startswith("https://redis.io/")
+
+    with client.messages.stream(**kwargs) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    deltas = [e for e in events if e.type == "content_block_delta"
+              and e.delta.type == "citations_delta"]
+    assert len(deltas) == 5
+    streamed = next(b for b in final.content if b.type == "text")
+    assert [c.url for c in streamed.citations] == [d.delta.citation.url for d in deltas]
