@@ -128,8 +128,10 @@ async def search(session: aiohttp.ClientSession, settings: SearchSettings, query
                  max_results: int, include: list[str], exclude: list[str]) -> list[Result]:
     """The engine's results for `query`, best first, at most `max_results`."""
     found: list[Result | None]
+    # Engines without domain filters of their own are asked for more, filtered here.
+    wanted = min(25, max_results * 4) if include or exclude else max_results
     if settings.engine in ("local", "searxng"):
-        params = {"q": query, "format": "json", "max_results": str(max_results)}
+        params = {"q": query, "format": "json", "max_results": str(wanted)}
         data = await _fetch(session, "GET", settings.url, settings, params=params)
         found = [Result.of(r.get("url"), r.get("title"), r.get("content"))
                  for r in _listed(data, "results")]
@@ -148,7 +150,7 @@ async def search(session: aiohttp.ClientSession, settings: SearchSettings, query
                  for r in _listed(data, "results")]
     else:  # brave
         data = await _fetch(session, "GET", settings.url + "/web/search", settings,
-                            params={"q": query, "count": str(min(max_results, 20))},
+                            params={"q": query, "count": str(min(wanted, 20))},
                             headers={"X-Subscription-Token": settings.api_key or "",
                                      "Accept": "application/json"})
         web = data.get("web") if isinstance(data, dict) else None

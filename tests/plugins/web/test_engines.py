@@ -31,7 +31,8 @@ def test_each_api_returns_the_corpus_pages_best_first(sim: str, engine: str) -> 
 def test_domain_filters(sim: str) -> None:
     settings = SearchSettings(engine="local", url=f"{sim}/search")
     only = run(settings, "Paris Eiffel Tower Louvre Seine", include=["wikipedia.org"])
-    assert only and all(r.url.startswith("https://en.wikipedia.org/") for r in only)
+    # Both Wikipedia pages, though others rank above them: filtered from a longer list.
+    assert len(only) == 2 and all(r.url.startswith("https://en.wikipedia.org/") for r in only)
     without = run(settings, "Paris Eiffel Tower Louvre Seine", exclude=["*.toureiffel.paris"])
     assert without and not any("toureiffel" in r.url for r in without)
 
