@@ -1,7 +1,8 @@
 """Prompt categories: the local classifier's verdict on logged prompts, rolled up for rankings.
 
-Only generations whose account had prompt logging on at request time have a stored prompt;
-only those are classified, and only the category is kept (never the text). A Celery job
+Only generations whose account had prompt logging on at request time have a stored prompt
+(the usage app's generation content, read through usage.content); only those are classified,
+and only the category is kept (never the text). A Celery job
 (`rankings.classify_prompts`, scheduled in config/beat.py) classifies what is new, then
 rebuilds the per-day rollup of the days it touched, so running it twice changes nothing.
 `/rankings`, model pages, `GET /api/v1/classifications/task` and the rankings-daily
@@ -15,10 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 
-from gateway.classifier import CATEGORIES, classify, prompt_text
+from gateway.classifier import CATEGORIES, classify
 from rankings.models import CategoryDaily, PromptCategory, Snapshot
+from usage.models import Generation
 
 LABELS = {name: name.replace("_", " ").capitalize() for name in CATEGORIES}
 # Coarse groups, as the reference's `macro_category`: its tag prefix.
@@ -43,26 +45,31 @@ class LoggedPrompt:
     model: str
     created_at: datetime
     tokens: int  # prompt + completion
-    text: str
-
-
-def text_of(content_input: Any) -> str:
-    """The classifier's text from a stored input: `{"messages": [...]}` or `{"prompt": ...}`."""
-    if not isinstance(content_input, dict):
-        return ""
-    if "messages" in content_input:
-        return prompt_text(content_input["messages"])
-    prompt = content_input.get("prompt")
-    return prompt if isinstance(prompt, str) else ""
+    text: str | None  # None: the stored content could not be read
 
 
 def logged_prompts(limit: int) -> list[LoggedPrompt]:
-    """Logged generations without a category yet, oldest first.
+    """Logged generations without a category yet, oldest first (the usage app stores the
+    content; a mixture's own row is left out, as the rollups leave it out: its sub-calls are
+    the real models' generations)."""
+    from usage.content import prompts_of
+    from usage.models import GenerationContent
 
-    The stored prompts live in the usage app's generation content table; until that table
-    exists there is nothing logged to read.
-    """
-    return []
+    counted = Generation.objects.filter(id=OuterRef("generation_id"),
+                                        created_at=OuterRef("created_at"), virtual=False)
+    classified = PromptCategory.objects.filter(generation_id=OuterRef("generation_id"))
+    ids = list(GenerationContent.objects.filter(Exists(counted)).exclude(Exists(classified))
+               .order_by("created_at").values_list("generation_id", flat=True)[:limit])
+    if not ids:
+        return []
+    texts = prompts_of(ids)
+    return [
+        # A content that cannot be read gets no category but is not looked at again.
+        LoggedPrompt(gid, model, created_at, prompt + completion, texts.get(gid))
+        for gid, model, created_at, prompt, completion in Generation.objects.filter(
+            id__in=ids).values_list("id", "model", "created_at", "tokens_prompt",
+                                    "tokens_completion")
+    ]
 
 
 def classify_prompts(prompts: Iterable[LoggedPrompt]) -> int:
@@ -73,7 +80,7 @@ def classify_prompts(prompts: Iterable[LoggedPrompt]) -> int:
     """
     rows = [
         PromptCategory(generation_id=p.generation_id, model=p.model,
-                       category=classify(p.text).category,
+                       category="" if p.text is None else classify(p.text).category,
                        day=p.created_at.astimezone(UTC).date(), tokens=p.tokens)
         for p in prompts
     ]
@@ -95,7 +102,7 @@ def roll_up(days: Iterable[date]) -> None:
         cursor.execute(
             "INSERT INTO rankings_categorydaily (day, model, category, requests, tokens)"
             " SELECT day, model, category, count(*), sum(tokens) FROM rankings_promptcategory"
-            " WHERE day = ANY(%s) GROUP BY day, model, category",
+            " WHERE day = ANY(%s) AND category <> '' GROUP BY day, model, category",
             [days],
         )
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from openrouter import OpenRouter, errors
 
 from rankings import categories
-from rankings.categories import LoggedPrompt, classify_prompts, text_of
+from rankings.categories import LoggedPrompt, classify_prompts
 from rankings.models import CategoryDaily, PromptCategory, Snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,12 +55,11 @@ def test_a_late_prompt_lands_on_its_own_day() -> None:
     assert days == {(NOW - timedelta(days=1)).date(): 1, (NOW - timedelta(days=5)).date(): 1}
 
 
-def test_text_of_reads_messages_and_prompts() -> None:
-    messages = {"messages": [{"role": "system", "content": "You are terse."},
-                             {"role": "user", "content": [{"type": "text", "text": CODE}]}]}
-    assert CODE in text_of(messages)
-    assert text_of({"prompt": POEM}) == POEM
-    assert text_of(None) == "" and text_of({"prompt": 3}) == ""
+def test_unreadable_content_is_not_counted_nor_read_again() -> None:
+    assert classify_prompts([prompt(1, "a/coder", CODE),
+                             LoggedPrompt("gen-cat-2", "a/coder", NOW, 100, None)]) == 2
+    assert PromptCategory.objects.get(generation_id="gen-cat-2").category == ""
+    assert rollup() == {("a/coder", "programming", 1, 100)}
 
 
 def test_job_publishes_top_models_by_category() -> None:
