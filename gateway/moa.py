@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from gateway import reasoning
 from gateway import request as request_mod
 from gateway.auth import Caller
 from gateway.completions import Completions, Generation, Plan, max_tokens_for
@@ -63,8 +64,10 @@ def sub_request(body: dict[str, Any], model: str, messages: list[Any], *, stream
 
 
 def _bound(plan: Plan, req: ChatRequest, prompt_tokens: int, budget: int | None) -> int:
-    """The most a sub-call on this plan can cost, whichever endpoint serves it."""
-    return max((max_cost_nanos(e, prompt_tokens, budget or max_tokens_for(req, e), req.images)
+    """The most a sub-call on this plan can cost, whichever endpoint serves it (with the
+    completion limit the provider is actually given: thinking may raise it)."""
+    return max((max_cost_nanos(e, prompt_tokens, reasoning.upstream_max_tokens(
+                    req.body, e.api_format, budget or max_tokens_for(req, e)), req.images)
                 for _, _, endpoints in plan for e in endpoints), default=0)
 
 
