@@ -1,21 +1,29 @@
-"""What the gateway adds: direct-to-upstream vs through the public edge (nginx -> gateway).
+"""What the gateway adds: direct-to-upstream vs through the gateway, streamed and not.
 
-    .venv/bin/python bench/gateway_overhead.py [--seconds 5] [--requests 20000]
+    .venv/bin/python bench/gateway_overhead.py [--seconds 5] [--repeats 3] [--compare DIR]
 
 Starts, on free loopback ports: a minimal OpenAI-shaped upstream (raw asyncio + uvloop, fixed
 answer, in its own process), a private Redis with AOF (`appendfsync everysec`) and
 `maxmemory-policy noeviction`, the metering consumer (`manage.py meter`, when DATABASE_URL is
-set: in a database of its own), one gateway worker (`uvicorn gateway.app:app --loop uvloop
---http httptools`), and nginx started by bin/nginx exactly as `make run` starts it.
-Authentication, balance reservation and metering are all on: the bench publishes a catalog, an
-account and a key the way the Django side does. The load generator is wrk (Debian package
-`wrk`) when installed, else aiohttp in this process, bounded by both a duration and a request
-count; a Python client competes for the CPU with what it measures, so prefer wrk.
+set: in a database of its own), one gateway worker served as the Procfile serves it, and nginx
+started by bin/nginx exactly as `make run` starts it. Authentication, balance reservation and
+metering are all on: the bench publishes a catalog, an account and a key the way the Django
+side does. `--compare DIR` starts a second gateway worker from another checkout (e.g.
+`git archive <commit> | tar -x -C DIR`) against the same Redis and upstream, measured in the
+same run: before and after under the same load.
 
-Prints p50/p99 latency at concurrency 1 and 32, requests/second, streaming time to first token,
-and the overhead and ratios. If LiteLLM's proxy is installed (the `litellm` command on PATH, or
-named by the LITELLM environment variable: keep it in a virtualenv of its own, its pins clash
-with ours), it runs against the same upstream in the same run and its ratio is printed too.
+The load generator is wrk (Debian package `wrk`), a C program: a Python client would compete
+for the CPU with what it measures. Each repeat measures every target in turn (so a change of
+machine load hits them all), non-streamed and streamed: p50/p99 at concurrency 1 and 32 and
+the requests/second at 32. On a shared machine a worker seldom has a core to itself, so the
+worker's own CPU time is read from /proc during the c=32 run: "req/s per worker" is requests
+per second of the worker's CPU, what one worker serves when it has a core of its own.
+Redis round trips per request are counted with MONITOR (commands sent by the worker's own
+connections, not those run inside its Lua scripts).
+
+With `--litellm`, LiteLLM's proxy (the `litellm` command on PATH, or named by the LITELLM
+environment variable: keep it in a virtualenv of its own, its pins clash with ours) runs
+against the same upstream in the same run and its figures are printed too.
 """
 
 import argparse
@@ -29,7 +37,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -189,12 +199,23 @@ def publish(redis_url: str, upstream: str) -> None:
     client.close()
 
 
-def start_gateway(redis_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_SPOOL_DIR": str(tmp / "spool")}
+def http_protocol(checkout: Path) -> str:
+    """The `--http` the checkout's Procfile serves its gateway with."""
+    line = next((x for x in (checkout / "Procfile").read_text().splitlines()
+                 if x.startswith("gateway:")), "")
+    words = line.split()
+    return words[words.index("--http") + 1] if "--http" in words else "httptools"
+
+
+def start_gateway(redis_url: str, port: int, tmp: Path, checkout: Path = ROOT
+                  ) -> subprocess.Popen[bytes]:
+    """One gateway worker of `checkout`, with the options of its Procfile."""
+    env = {**os.environ, "REDIS_URL": redis_url, "GATEWAY_SPOOL_DIR": str(tmp / f"spool-{port}")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gateway.app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-         "--no-proxy-headers", "--log-level", "warning"], cwd=ROOT, env=env)
+         "--port", str(port), "--loop", "uvloop", "--http", http_protocol(checkout),
+         "--no-access-log", "--no-proxy-headers", "--log-level", "warning"],
+        cwd=checkout, env={**env, "PYTHONPATH": str(checkout)})
     wait_port(port)
     return proc
 
@@ -233,26 +254,43 @@ BODY = orjson.dumps({"model": MODEL, "max_tokens": 16,
 STREAM_BODY = orjson.dumps({"model": MODEL, "max_tokens": 16, "stream": True,
                             "messages": [{"role": "user", "content": "Say hello."}]})
 HEADERS = {"authorization": f"Bearer {KEY}", "content-type": "application/json"}
-
-
-WRK_SCRIPT = f"""
-wrk.method = "POST"
-wrk.body = '{BODY.decode()}'
-wrk.headers["Authorization"] = "Bearer {KEY}"
-wrk.headers["Content-Type"] = "application/json"
-"""
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+KINDS = {"plain": BODY, "stream": STREAM_BODY}
 
 
-def wrk_load(url: str, concurrency: int, seconds: float) -> tuple[float, float, float]:
-    """p50 and p99 (ms) and requests/second from wrk, a load generator in C: a Python load
-    generator would eat the CPU that the services under test share on a small machine."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT)
-        script.flush()
+@dataclass
+class Target:
+    name: str
+    url: str
+    pid: int | None = None  # the gateway worker whose CPU time is read, if any
+
+
+@dataclass
+class Figures:
+    p50: float  # ms, c=1
+    p99: float
+    p50_many: float  # ms, c=32
+    p99_many: float
+    rps: float  # achieved at c=32
+    per_cpu: float | None  # requests per second of the worker's own CPU time, c=32
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, body: bytes, concurrency: int, seconds: float) -> tuple[float, float, float, int]:
+    """p50 and p99 (ms), requests/second and the number of requests, from wrk."""
+    script = (f'wrk.method = "POST"\nwrk.body = \'{body.decode()}\'\n'
+              f'wrk.headers["Authorization"] = "Bearer {KEY}"\n'
+              'wrk.headers["Content-Type"] = "application/json"\n')
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as file:
+        file.write(script)
+        file.flush()
         out = subprocess.run(
             ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency",
-             "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+             "-s", file.name, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"{url}: some answers were not 200\n{out}")
 
@@ -262,73 +300,109 @@ def wrk_load(url: str, concurrency: int, seconds: float) -> tuple[float, float, 
         return float(value[: -len(unit)]) * UNITS[unit]
 
     rps = float(out.split("Requests/sec:", 1)[1].split()[0])
-    return latency("50%"), latency("99%"), rps
+    count = int(out.split(" requests in ", 1)[0].split()[-1])
+    return latency("50%"), latency("99%"), rps, count
 
 
-async def load(url: str, concurrency: int, seconds: float, requests: int,
-               body: bytes = BODY, first_byte: bool = False) -> tuple[list[float], float]:
-    """Latencies (ms) of completed requests and the achieved requests/second."""
-    latencies: list[float] = []
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        deadline = time.perf_counter() + seconds
-        remaining = requests
+def measure(target: Target, kind: str, seconds: float) -> Figures:
+    body = KINDS[kind]
+    wrk(target.url, body, 4, 1)  # warm the connections and the gateway's caches
+    p50, p99, _, _ = wrk(target.url, body, 1, seconds)
+    before = cpu_seconds(target.pid) if target.pid else 0.0
+    p50m, p99m, rps, count = wrk(target.url, body, 32, seconds)
+    used = cpu_seconds(target.pid) - before if target.pid else 0.0
+    return Figures(p50, p99, p50m, p99m, rps, count / used if used > 0 else None)
 
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0 and time.perf_counter() < deadline:
-                remaining -= 1
-                began = time.perf_counter()
-                async with session.post(url, data=body, headers=HEADERS) as resp:
-                    if first_byte:
-                        await resp.content.readuntil(b"data: ")
-                        latencies.append((time.perf_counter() - began) * 1000)
-                        await resp.read()
-                    else:
-                        await resp.read()
-                        latencies.append((time.perf_counter() - began) * 1000)
-                    if resp.status != 200:
-                        raise RuntimeError(f"{url}: HTTP {resp.status} {await resp.read()!r}")
 
-        for _ in range(20):  # warm the connections and the gateway's caches
-            async with session.post(url, data=body, headers=HEADERS) as resp:
+async def ttft(url: str, requests: int = 300) -> float:
+    """Median time to the first streamed event at c=1 (aiohttp: wrk cannot see it)."""
+    values: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for n in range(requests + 20):
+            began = time.perf_counter()
+            async with session.post(url, data=STREAM_BODY, headers=HEADERS) as resp:
+                await resp.content.readuntil(b"data: ")
+                if n >= 20:  # the first ones warm up
+                    values.append((time.perf_counter() - began) * 1000)
                 await resp.read()
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return latencies, len(latencies) / elapsed
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
-Row = tuple[str, float, float, float, float, float]
-
-
-async def measure(name: str, url: str, seconds: float, requests: int) -> Row:
-    if shutil.which("wrk"):
-        await load(url, 1, 1, 50)  # warm the connections and the gateway's caches
-        p50, p99, _ = wrk_load(url, 1, seconds)
-        p50m, p99m, rps = wrk_load(url, 32, seconds)
-        return (name, p50, p99, p50m, p99m, rps)
-    one, _ = await load(url, 1, seconds, requests // 4)
-    many, rps = await load(url, 32, seconds, requests)
-    return (name, statistics.median(one), pct(one, 0.99), statistics.median(many),
-            pct(many, 0.99), rps)
-
-
-async def ttft(url: str, seconds: float, requests: int) -> float:
-    values, _ = await load(url, 1, seconds, requests // 4, STREAM_BODY, first_byte=True)
     return statistics.median(values)
 
 
+# -- Redis round trips ---------------------------------------------------------------------
+
+def local_ports(pid: int) -> set[int]:
+    """Local TCP ports of the process's sockets (its Redis connections among them)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[9] in inodes:
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def round_trips(redis_url: str, target: Target, kind: str, requests: int = 400
+                ) -> dict[str, float]:
+    """Commands the worker sent to Redis per request (by command, and "total"), at c=1:
+    script-internal commands are not round trips, MONITOR shows them from "lua"."""
+    assert target.pid is not None
+    asyncio.run(_requests(target.url, KINDS[kind], 20))  # warm
+    ports = local_ports(target.pid)
+    monitor = redis.Redis.from_url(redis_url).monitor()
+    counts: dict[str, float] = {}
+    with monitor as stream:
+        def load() -> None:
+            asyncio.run(_requests(target.url, KINDS[kind], requests))
+            time.sleep(0.3)  # what the last requests set off (a statistics flush) is counted
+            redis.Redis.from_url(redis_url).execute_command("ECHO", "bench-done")
+
+        runner = threading.Thread(target=load)
+        runner.start()
+        for entry in stream.listen():
+            if "bench-done" in entry["command"]:
+                break
+            client = entry.get("client_address", "")
+            port = entry.get("client_port", "")
+            if client == "lua" or not str(port).isdigit() or int(port) not in ports:
+                continue
+            name = entry["command"].split(" ", 1)[0].upper()
+            counts[name] = counts.get(name, 0) + 1
+        runner.join()
+    per = {name: n / requests for name, n in sorted(counts.items(), key=lambda x: -x[1])}
+    per["total"] = sum(counts.values()) / requests
+    return per
+
+
+async def _requests(url: str, body: bytes, count: int) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(count):
+            async with session.post(url, data=body, headers=HEADERS) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"{url}: HTTP {resp.status}")
+
+
+# -- the run -------------------------------------------------------------------------------
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
-    parser.add_argument("--requests", type=int, default=40_000, help="cap per measurement")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per wrk run")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds over every target")
+    parser.add_argument("--compare", type=Path, help="another checkout's gateway, same run")
+    parser.add_argument("--no-edge", action="store_true", help="skip nginx -> gateway")
+    parser.add_argument("--litellm", action="store_true", help="LiteLLM's proxy as well")
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (apt-get install wrk): a Python load generator would share "
+                 "the CPU with what it measures")
 
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as name:
@@ -346,55 +420,85 @@ def main() -> None:
             meter = start_meter(redis_url)
             if meter:
                 procs.append(meter)
+            path = "/api/v1/chat/completions"
+            targets = [Target("direct upstream", f"{upstream}/v1/chat/completions")]
             gw_port = free_port()
-            procs.append(start_gateway(redis_url, gw_port, tmp))
-            edge, nginx = start_nginx(tmp, gw_port)
-            procs.append(nginx)
-            litellm = start_litellm(tmp, upstream)
+            gateway = start_gateway(redis_url, gw_port, tmp)
+            procs.append(gateway)
+            targets.append(Target("gateway", f"http://127.0.0.1:{gw_port}{path}", gateway.pid))
+            if args.compare:
+                other_port = free_port()
+                other = start_gateway(redis_url, other_port, tmp, args.compare.resolve())
+                procs.append(other)
+                targets.append(Target(f"gateway {args.compare.name}",
+                                      f"http://127.0.0.1:{other_port}{path}", other.pid))
+            if not args.no_edge:
+                edge, nginx = start_nginx(tmp, gw_port)
+                procs.append(nginx)
+                targets.append(Target("edge -> gateway", f"http://127.0.0.1:{edge}{path}",
+                                      gateway.pid))
+            litellm = start_litellm(tmp, upstream) if args.litellm else None
             if litellm:
                 procs.append(litellm[1])
+                targets.append(Target("litellm proxy",
+                                      f"http://127.0.0.1:{litellm[0]}/chat/completions",
+                                      litellm[1].pid))
 
-            targets = [("direct upstream", f"{upstream}/v1/chat/completions"),
-                       ("gateway (no edge)", f"http://127.0.0.1:{gw_port}/api/v1/chat/completions"),
-                       ("edge -> gateway", f"http://127.0.0.1:{edge}/api/v1/chat/completions")]
-            if litellm:
-                targets.append(("litellm proxy", f"http://127.0.0.1:{litellm[0]}/chat/completions"))
-
-            async def run() -> tuple[list[Row], dict[str, float]]:
-                rows = [await measure(n, u, args.seconds, args.requests) for n, u in targets]
-                firsts = {n: await ttft(u, args.seconds, args.requests) for n, u in targets[::2]}
-                return rows, firsts
-
-            rows, firsts = uvloop.run(run())
+            runs: dict[tuple[str, str], list[Figures]] = {}
+            for _ in range(args.repeats):
+                for kind in KINDS:
+                    for target in targets:
+                        runs.setdefault((target.name, kind), []).append(
+                            measure(target, kind, args.seconds))
+            firsts = {t.name: uvloop.run(ttft(t.url)) for t in targets
+                      if t.name != "litellm proxy"}
+            trips = {(t.name, kind): round_trips(redis_url, t, kind)
+                     for t in targets if t.name.startswith("gateway") for kind in KINDS}
         finally:
             for proc in reversed(procs):
                 proc.terminate()
                 proc.wait(timeout=10)
             upstream_proc.terminate()
-
-    print("load generator:", "wrk" if shutil.which("wrk") else "aiohttp (apt-get install wrk "
-          "for figures that do not share the CPU with a Python client)")
-    report(rows, firsts)
+    report([t.name for t in targets], runs, firsts, trips, args.repeats)
 
 
-def report(rows: list[Row], firsts: dict[str, float]) -> None:
-    print(f"\n{'target':<20}{'p50 c=1':>10}{'p99 c=1':>10}{'p50 c=32':>10}{'p99 c=32':>10}"
-          f"{'req/s c=32':>12}")
-    for name, p50, p99, p50m, p99m, rps in rows:
-        print(f"{name:<20}{p50:>8.3f}ms{p99:>8.3f}ms{p50m:>8.3f}ms{p99m:>8.3f}ms{rps:>12,.0f}")
-    base = rows[0]
-    print(f"\n{'overhead vs direct':<20}{'+p50 c=1':>10}{'+p99 c=1':>10}{'rps ratio':>11}")
-    for name, p50, p99, _, _, rps in rows[1:]:
-        print(f"{name:<20}{p50 - base[1]:>8.3f}ms{p99 - base[2]:>8.3f}ms{rps / base[5]:>11.2f}")
-    print("\nstreaming time to first token, p50 at c=1:")
-    direct = firsts.get("direct upstream", 0.0)
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def report(names: list[str], runs: dict[tuple[str, str], list[Figures]],
+           firsts: dict[str, float], trips: dict[tuple[str, str], dict[str, float]],
+           repeats: int) -> None:
+    print(f"\nmedians of {repeats} repeats (range of req/s in brackets); load average "
+          f"{os.getloadavg()[0]:.1f} at the end; 'per worker' = req/s per second of the "
+          "worker's own CPU")
+    print(f"{'target':<22}{'kind':<8}{'p50 c=1':>9}{'p99 c=1':>9}{'p50 c=32':>10}"
+          f"{'p99 c=32':>10}{'req/s c=32 [range]':>24}{'per worker':>12}{'+p50 c=1':>10}{'ratio':>7}")
+    for kind in KINDS:
+        base = runs[(names[0], kind)]
+        base_p50 = statistics.median(f.p50 for f in base)
+        base_rps = statistics.median(f.rps for f in base)
+        for name in names:
+            figures = runs[(name, kind)]
+            p50 = statistics.median(f.p50 for f in figures)
+            rps = [f.rps for f in figures]
+            per = _median([f.per_cpu for f in figures])
+            spread = f"{statistics.median(rps):,.0f} [{min(rps):,.0f}-{max(rps):,.0f}]"
+            print(f"{name:<22}{kind:<8}{p50:>7.3f}ms"
+                  f"{statistics.median(f.p99 for f in figures):>7.3f}ms"
+                  f"{statistics.median(f.p50_many for f in figures):>8.3f}ms"
+                  f"{statistics.median(f.p99_many for f in figures):>8.3f}ms{spread:>24}"
+                  f"{'' if per is None else f'{per:,.0f}':>12}"
+                  f"{p50 - base_p50:>8.3f}ms{statistics.median(rps) / base_rps:>7.2f}")
+    print("\nstreaming time to first event, p50 at c=1:")
+    direct = firsts.get(names[0], 0.0)
     for name, value in firsts.items():
-        print(f"  {name:<20}{value:>8.3f}ms  (+{value - direct:.3f}ms)")
-    edge = next((r for r in rows if r[0] == "edge -> gateway"), None)
-    litellm = next((r for r in rows if r[0] == "litellm proxy"), None)
-    if edge and litellm:
-        print(f"\nedge->gateway vs litellm: {edge[5] / litellm[5]:.1f}x the requests/second, "
-              f"{(litellm[1] - base[1]) / max(edge[1] - base[1], 1e-6):.1f}x less added p50")
+        print(f"  {name:<22}{value:>8.3f}ms  (+{value - direct:.3f}ms)")
+    print("\nRedis round trips per request at c=1 (commands the worker sent, by command):")
+    for (name, kind), counts in trips.items():
+        detail = ", ".join(f"{cmd} {n:.2f}" for cmd, n in counts.items() if cmd != "total")
+        print(f"  {name:<22}{kind:<8}{counts['total']:>6.2f}  ({detail})")
 
 
 if __name__ == "__main__":
