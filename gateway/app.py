@@ -27,7 +27,7 @@ from gateway.http import (
 )
 from gateway.metering import Meter, state_unavailable
 from gateway.moa import Mixtures
-from gateway.plugins.files import read_files
+from gateway.plugins.files import inline_text, read_files
 from gateway.presets import Presets
 from gateway.ratelimit import FreeLimits
 from gateway.redis_client import Redis, RedisUnavailable
@@ -168,7 +168,8 @@ class Gateway:
             caller = await self.auth.authenticate(self.redis, authorization)
             raw = await self.presets.apply(raw, self.redis, caller.account.user_id)
             req = request_mod.parse(raw, legacy=legacy)
-            await read_files(req, self.redis)  # before the route: it counts their size
+            # Before the route, which must count the files' size.
+            await read_files(req, self.redis, self.catalog.snapshot.models)
             pipeline = plugins.pipeline_for(req)  # None without plugins: the fast path
             snapshot = await self.catalog.refresh(self.redis)
             auto_router.route(snapshot, req)
@@ -179,6 +180,7 @@ class Gateway:
                     return routing.with_retries(
                         routing.plan(snapshot, sub, caller.account, self.rng, view), view)
 
+                inline_text(req)  # each sub-call is parsed anew from the body
                 await Mixtures(self.completions, self.settings.keepalive_interval).serve(
                     scope, caller, req, mixture, planner, tracking_send, receive)
                 return

@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -155,11 +156,15 @@ class _PublicOnly(AbstractResolver):
         await self.inner.close()
 
 
-async def read_files(req: ChatRequest, redis: Redis | None) -> None:
+async def read_files(req: ChatRequest, redis: Redis | None,
+                     models: Mapping[str, Model] | None = None) -> None:
     """Read, check and parse the request's file parts, once, before the plugins and the route:
     a file that cannot be read is a 400 before anything else, and the request's measures
     (context checks, compression, the hold) count each file at its real size, not as an image.
-    """
+
+    `models` (the catalog): a file counts at its native size (its text and a picture of each
+    page) only if one of the requested models may read it natively; an unknown or router
+    model counts as one that may."""
     if not req.images:
         return  # the request parser counts file parts among `images`: no scan without media
     parts = file_parts(req.body)
@@ -168,12 +173,36 @@ async def read_files(req: ChatRequest, redis: Redis | None) -> None:
     known = sent_back(req.body)
     req.files = list(await asyncio.gather(*(
         _read(redis, LIMITS, i, j, part, known) for i, j, part in parts)))
+    may_be_native = models is None or any(
+        m.partition(":")[0] not in models or reads_files(models[m.partition(":")[0]])
+        for m in req.models)
     for file in req.files:
         as_text = len(file.as_text["text"].encode()) + FRAMING_BYTES
         native = len(file.text.encode()) + file.pages * NATIVE_PAGE_TOKENS
-        req.prompt_bound += max(as_text, native) - IMAGE_TOKENS
+        req.prompt_bound += (max(as_text, native) if may_be_native else as_text) - IMAGE_TOKENS
         req.prompt_tokens += as_text // CHARS_PER_TOKEN - IMAGE_TOKENS
         req.images -= 1
+
+
+def with_text(messages: list[JSON], files: list[FileInput]) -> list[JSON]:
+    """The messages with these files' parts replaced by their text (new lists and message
+    objects where something changed: the client's are never modified in place)."""
+    if not files:
+        return messages
+    messages = list(messages)
+    for file in files:
+        msg = messages[file.message]
+        content = list(msg["content"])
+        content[file.part] = file.as_text
+        messages[file.message] = {**msg, "content": content}
+    return messages
+
+
+def inline_text(req: ChatRequest) -> None:
+    """Every file as its text in the request itself, for the paths that do not run the plugins
+    per attempt: a mixture of agents re-parses its body for each sub-call."""
+    if req.files:
+        req.body["messages"] = with_text(req.body["messages"], req.files)
 
 
 async def _read(redis: Redis | None, limits: Limits, i: int, j: int, part: JSON,
@@ -283,21 +312,13 @@ class FileParser(Plugin):
             return
         if self._price(files):
             ctx.charge(PLUGIN_ID, self._price(files))
-        messages = list(ctx.body["messages"])
-        annotations = []
-        for file in files:
-            if self._native(ctx, file):
-                continue
-            msg = messages[file.message]
-            content = list(msg["content"])
-            content[file.part] = file.as_text
-            messages[file.message] = {**msg, "content": content}
-            annotations.append(file.annotation)
-        ctx.body["messages"] = messages
+        as_text = [f for f in files if not self._native(ctx, f)]
+        ctx.body["messages"] = with_text(ctx.body["messages"], as_text)
+        annotations = [f.annotation for f in as_text]
         # A fallback calls `before` again: the annotations are this attempt's, not added twice.
         ctx.annotations[:] = [a for a in ctx.annotations if a.get("type") != "file"]
         ctx.annotations.extend(annotations)
-        self._stage(ctx, [f for f in files if not self._native(ctx, f)])
+        self._stage(ctx, as_text)
 
     def _stage(self, ctx: Context, as_text: list[FileInput]) -> None:
         """The `openrouter_metadata.pipeline` stage of this attempt: files given as text (a

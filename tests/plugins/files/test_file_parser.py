@@ -188,9 +188,9 @@ def test_a_pdf_by_url_is_read_and_parsed_once(world: World, monkeypatch: pytest.
 def test_the_hold_counts_the_text_of_the_pdf(world: World):
     """A credit that would cover the question with a file priced as one image does not cover
     the PDF's text: refused before any model is called, so it cannot be overspent."""
-    long_page = " ".join(["The heron waits by the quiet river at dawn."] * 60)
-    data = make_pdf(*[long_page] * 20)  # ~50,000 bytes of text
-    publish_account(world.redis, credits_usd=0.002)
+    long_page = " ".join([SENTENCE] * 60)
+    data = make_pdf(*[long_page] * 4)  # ~10,000 bytes of text: a hold of ~$0.0016
+    publish_account(world.redis, credits_usd=0.0005)  # as one image, ~$0.0002 would fit
     with pytest.raises(openai.APIStatusError) as caught:
         ask(world, OPENAI_MODEL, file_part(data))
     assert caught.value.status_code == 402
