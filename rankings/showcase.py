@@ -63,7 +63,8 @@ def app_page(app: App) -> dict[str, Any]:
     return {
         "app": app,
         "color": color_of(app),
-        "has_icon": bool(apps_with_icons([app.pk])),
+        # A hidden app's icon is not served (its owner still sees the page): the initial.
+        "has_icon": not app.hidden and bool(apps_with_icons([app.pk])),
         "ranking": ranking,
         "usage_daily": {"days": [d.isoformat() for d, _ in daily],
                         "values": [t for _, t in daily]} if daily else None,

@@ -122,3 +122,13 @@ def test_sdk_sees_rate_limit_as_an_error(live_server, redis_client) -> None:
     with pytest.raises(errors.OpenRouterError) as raised:
         client.classifications.get_task_classifications(retries=None)
     assert raised.value.status_code == 429
+
+
+def test_jobs_are_in_the_one_beat_schedule() -> None:
+    from config.beat import SCHEDULE
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in SCHEDULE.values()}
+    for name in ("rankings.classify_prompts", "rankings.fetch_favicons"):
+        assert name in scheduled and name in app.tasks
