@@ -99,3 +99,44 @@ def test_unreachable_server_raises_connection_error() -> None:
 
     with pytest.raises(OSError):
         run(scenario())
+
+
+
+class CountingTransport:
+    """The connection's transport, counting the socket writes asked of it."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+def test_commands_of_one_turn_go_out_in_one_write(redis_client) -> None:
+    """Automatic pipelining: 200 requests reserving in the same turn of the loop cost one
+    socket write, not 200 (a write costs more than the rest of a call); each caller still
+    gets its own reply, in order."""
+
+    async def scenario() -> tuple[list[int], int, int]:
+        client = Redis.from_url(settings.REDIS_URL)
+        try:
+            await client.ping()  # connected
+            protocol = client._protocol
+            assert protocol is not None
+            counting = CountingTransport(protocol.transport)
+            protocol.transport = counting  # type: ignore[assignment]
+            replies = await asyncio.gather(*(client.execute("INCR", "n") for _ in range(200)))
+            burst = counting.writes
+            await client.execute("INCR", "n")  # a later turn: a write of its own
+            return replies, burst, counting.writes - burst
+        finally:
+            await client.aclose()
+
+    replies, burst, later = run(scenario())
+    assert replies == list(range(1, 201))
+    assert (burst, later) == (1, 1)
