@@ -81,7 +81,8 @@ def serve_router(web_url: str, run_dir: Path) -> Iterator[str]:
     from gateway.config import Settings
 
     with (
-        serve_asgi(Gateway(Settings(redis_url=settings.REDIS_URL))) as gateway_url,
+        serve_asgi(Gateway(Settings(redis_url=settings.REDIS_URL)),
+                   http="gateway.server:HttpProtocol") as gateway_url,
         serve_edge(web_url, gateway_url, run_dir) as url,
     ):
         yield url

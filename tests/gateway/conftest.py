@@ -181,5 +181,7 @@ def running_world(redis_client: Any, sim: str, models: dict[str, Any],
     publish_catalog(redis_client, models)
     publish_account(redis_client)
     key = publish_key(redis_client)
-    with serve_asgi(Gateway(gateway_settings(**gateway_options))) as url:
+    # Served with the HTTP protocol of the Procfile (gateway/server.py).
+    with serve_asgi(Gateway(gateway_settings(**gateway_options)),
+                    http="gateway.server:HttpProtocol") as url:
         yield World(url, sim, redis_client, key)
