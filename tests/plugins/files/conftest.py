@@ -1,5 +1,5 @@
-"""A gateway whose catalog has a model that reads files natively (Claude, the Anthropic format)
-and models that do not; PDFs are made in the tests."""
+"""A gateway whose catalog has models that read files natively (Claude and Gemini, in their own
+wire formats) and models that do not; PDFs are made in the tests."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +9,7 @@ import pytest
 from gateway import pdf
 from tests.gateway.conftest import (  # noqa: F401  (fixtures)
     ANTHROPIC_MODEL,
+    GEMINI_MODEL,
     World,
     default_models,
     endpoint,
@@ -24,7 +25,8 @@ SMALL = "test/small-context"  # 4,096 tokens of context
 @pytest.fixture
 def world(redis_client: Any, sim: str) -> Iterator[World]:  # noqa: F811
     models = default_models(sim)
-    models[ANTHROPIC_MODEL]["input_modalities"] = ["text", "image", "file"]
+    for reader in (ANTHROPIC_MODEL, GEMINI_MODEL):
+        models[reader]["input_modalities"] = ["text", "image", "file"]
     models[SMALL] = {**model(SMALL, endpoint(sim, 30, "deepinfra", "openai", "small",
                                              "0.0000001", "0.0000001", context_length=4096,
                                              max_completion_tokens=512)),

@@ -17,7 +17,13 @@ from gateway import keys
 from gateway.plugins import files
 from simulator.testing import recent_requests
 from simulator.text import count_tokens
-from tests.gateway.conftest import ANTHROPIC_MODEL, OPENAI_MODEL, World, publish_account
+from tests.gateway.conftest import (
+    ANTHROPIC_MODEL,
+    GEMINI_MODEL,
+    OPENAI_MODEL,
+    World,
+    publish_account,
+)
 from tests.plugins.files.conftest import SMALL
 from tests.plugins.files.pdfs import file_part, make_pdf
 from tests.servers import serve_asgi
@@ -76,18 +82,19 @@ def test_streamed_answer_carries_the_annotation_and_the_same_usage(world: World)
     assert usage.prompt_tokens == whole.usage.prompt_tokens
 
 
-def test_a_model_that_reads_files_gets_the_file_itself(world: World, parses):
-    plain = ask(world, ANTHROPIC_MODEL)
-    answer = ask(world, ANTHROPIC_MODEL, file_part(make_pdf(SENTENCE)))
-    # The simulator counts a document as it counts an image (85 tokens): the PDF went as a
-    # document block, not as text, and there is no parse result to annotate.
+@pytest.mark.parametrize("reader", [ANTHROPIC_MODEL, GEMINI_MODEL])
+def test_a_model_that_reads_files_gets_the_file_itself(world: World, parses, reader: str):
+    plain = ask(world, reader)
+    answer = ask(world, reader, file_part(make_pdf(SENTENCE)))
+    # The simulator counts a document (Anthropic) or inline data (Gemini) as it counts an
+    # image, 85 tokens: the PDF went as a file, not as text, and there is no parse to annotate.
     assert answer.usage.prompt_tokens == plain.usage.prompt_tokens + 85
     assert file_annotations(answer.choices[0].message) == []
     assert "openrouter_metadata" not in answer.to_dict()  # passed as it came: no stage
     # Checked and counted for the hold all the same.
     assert parses == ["report.pdf"]
 
-    text = ask(world, ANTHROPIC_MODEL, file_part(make_pdf(SENTENCE)),
+    text = ask(world, reader, file_part(make_pdf(SENTENCE)),
                extra_body={"plugins": [{"id": "file-parser", "pdf": {"engine": "pdf-text"}}]})
     assert SENTENCE in file_annotations(text.choices[0].message)[0]["file"]["content"][0]["text"]
 
