@@ -106,7 +106,7 @@ def generation_data(generation: Generation) -> dict[str, Any]:
         "num_media_prompt": None,
         "num_media_completion": None,
         "num_input_audio_prompt": None,
-        "num_search_results": None,
+        "num_search_results": generation.num_search_results,
         "num_fetches": None,
         "total_cost": cost,
         "usage": cost,
@@ -117,7 +117,7 @@ def generation_data(generation: Generation) -> dict[str, Any]:
         "data_region": "global",
         "preset_id": None,
         "workspace_id": None,
-        "web_search_engine": None,
+        "web_search_engine": generation.web_search_engine or None,
         "response_cache_source_id": None,
         "provider_responses": None if responses is None else [_attempt(r) for r in responses],
     }

@@ -131,6 +131,9 @@ def parse_event(event: Any) -> Generation:
         provider_responses=responses,
         parent_id=parent_id,
         virtual=_optional(event, "virtual", bool) or False,
+        num_search_results=_count(event, "num_search_results")
+        if event.get("num_search_results") is not None else None,
+        web_search_engine=_text(event, "web_search_engine"),
         created_at=created_at,
     )
 

@@ -64,6 +64,10 @@ class Generation(models.Model):
     # The parent row of a virtual model (a mixture): no tokens or cost of its own, its
     # sub-generations carry them. The rollups leave it out (rankings/rollup_sql.py).
     virtual = models.BooleanField(default=False, db_default=False)
+    # Web search (gateway/plugins/web.py): the results added to the prompt and the engine that
+    # found them; their price is part of `cost`. NULL / "" when the request did not search.
+    num_search_results = models.IntegerField(null=True, blank=True)
+    web_search_engine = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField()  # when the gateway started the generation
     recorded_at = models.DateTimeField(auto_now_add=True)  # when the consumer persisted it
 
