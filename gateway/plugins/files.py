@@ -17,6 +17,7 @@ again at all, one that only resends the file is served from the cache.
 """
 
 import asyncio
+import base64
 import ipaddress
 import os
 import socket
@@ -93,10 +94,18 @@ class FileInput:
     text: str
     pages: int
     parsed_here: bool  # parsed by this request (not the cache, not an annotation)
+    # A file sent as a URL: the bytes the gateway fetched, as a data URL.
+    fetched: str | None = None
 
     @property
     def as_text(self) -> JSON:
         return {"type": "text", "text": f'<file name="{self.name}">\n{self.text}\n</file>'}
+
+    @property
+    def as_fetched(self) -> JSON:
+        """For a model that reads files: the bytes the gateway fetched and checked, not the
+        URL (providers differ in which URLs they will fetch, and the file may have changed)."""
+        return {"type": "file", "file": {"filename": self.name, "file_data": self.fetched}}
 
     @property
     def annotation(self) -> JSON:
@@ -184,18 +193,22 @@ async def read_files(req: ChatRequest, redis: Redis | None,
         req.images -= 1
 
 
-def with_text(messages: list[JSON], files: list[FileInput]) -> list[JSON]:
-    """The messages with these files' parts replaced by their text (new lists and message
-    objects where something changed: the client's are never modified in place)."""
-    if not files:
+def with_parts(messages: list[JSON], parts: list[tuple[FileInput, JSON]]) -> list[JSON]:
+    """The messages with these files' parts replaced (new lists and message objects where
+    something changed: the client's are never modified in place)."""
+    if not parts:
         return messages
     messages = list(messages)
-    for file in files:
+    for file, part in parts:
         msg = messages[file.message]
         content = list(msg["content"])
-        content[file.part] = file.as_text
+        content[file.part] = part
         messages[file.message] = {**msg, "content": content}
     return messages
+
+
+def with_text(messages: list[JSON], files: list[FileInput]) -> list[JSON]:
+    return with_parts(messages, [(f, f.as_text) for f in files])
 
 
 def inline_text(req: ChatRequest) -> None:
@@ -225,22 +238,24 @@ async def _read(redis: Redis | None, limits: Limits, i: int, j: int, part: JSON,
             raise pdf.too_large(name, limits.max_bytes)
         if media_type not in ("application/pdf", "application/octet-stream"):
             raise pdf.file_error(name, f"only PDF files can be read, not {media_type}")
+        fetched = None
     else:
         # Fetched every time: the cache is by content, so a URL whose document changed
         # is read anew, and knowing a URL never reveals a text someone else fetched.
         data = await _fetch(limits, data_url, name)
+        fetched = "data:application/pdf;base64," + base64.b64encode(data).decode()
     digest = pdf.digest(data)
     if digest in known:
-        return FileInput(i, j, name, digest, known[digest], 0, parsed_here=False)
+        return FileInput(i, j, name, digest, known[digest], 0, False, fetched)
     cached = await _cached(redis, digest)
     if cached is not None:
-        return FileInput(i, j, name, digest, cached.text, cached.pages, parsed_here=False)
+        return FileInput(i, j, name, digest, cached.text, cached.pages, False, fetched)
     parsed = await pdf.parse(data, name, limits.max_pages, limits.parse_timeout)
     if redis is not None:
         await redis.execute("SET", keys.parsed_file(digest),
                             orjson.dumps({"text": parsed.text, "pages": parsed.pages}),
                             "EX", limits.cache_ttl)
-    return FileInput(i, j, name, digest, parsed.text, parsed.pages, parsed_here=True)
+    return FileInput(i, j, name, digest, parsed.text, parsed.pages, True, fetched)
 
 
 async def _cached(redis: Redis | None, digest: str) -> pdf.Parsed | None:
@@ -313,7 +328,9 @@ class FileParser(Plugin):
         if self._price(files):
             ctx.charge(PLUGIN_ID, self._price(files))
         as_text = [f for f in files if not self._native(ctx, f)]
-        ctx.body["messages"] = with_text(ctx.body["messages"], as_text)
+        fetched = [(f, f.as_fetched) for f in files if f.fetched and f not in as_text]
+        ctx.body["messages"] = with_parts(ctx.body["messages"],
+                                          [(f, f.as_text) for f in as_text] + fetched)
         annotations = [f.annotation for f in as_text]
         # A fallback calls `before` again: the annotations are this attempt's, not added twice.
         ctx.annotations[:] = [a for a in ctx.annotations if a.get("type") != "file"]
