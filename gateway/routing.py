@@ -367,10 +367,10 @@ def plan(snapshot: Snapshot, req: ChatRequest, account: Account,
             endpoints = _unscreened(endpoints, view.screened, excluded)
         if endpoints:
             ranked = _order(endpoints, variant, prefs, rng, view)
-            if wants.compress is not None:
+            long = [e for e in ranked if _too_long(e, req)] if wants.compress else ()
+            if long:
                 # Endpoints that hold the whole prompt first: compression is the last resort.
-                ranked = ([e for e in ranked if not _too_long(e, req)]
-                          + [e for e in ranked if _too_long(e, req)])
+                ranked = [e for e in ranked if e not in long] + list(long)
             attempts.append((model, variant, ranked))
     if not attempts:
         if excluded and all(x.filter == "context_length" for x in excluded):
