@@ -39,6 +39,7 @@ def key_record(key: ApiKey) -> dict[str, str | int]:
         "disabled": int(key.disabled),
         "limit": "" if key.limit is None else to_nanos(key.limit),
         "limit_reset": key.limit_reset or "",
+        "include_byok": int(key.include_byok_in_limit),
         "expires_at": "" if key.expires_at is None else int(key.expires_at.timestamp()),
     }
 

@@ -26,10 +26,10 @@ def usage_fields(usage: KeyUsage) -> dict[str, float]:
         "usage_daily": usage.daily,
         "usage_weekly": usage.weekly,
         "usage_monthly": usage.monthly,
-        "byok_usage": 0.0,
-        "byok_usage_daily": 0.0,
-        "byok_usage_weekly": 0.0,
-        "byok_usage_monthly": 0.0,
+        "byok_usage": usage.byok_total,
+        "byok_usage_daily": usage.byok_daily,
+        "byok_usage_weekly": usage.byok_weekly,
+        "byok_usage_monthly": usage.byok_monthly,
     }
 
 

@@ -1,5 +1,5 @@
 """Key usage as the gateway counts it: `gw:{s<k>}:keyusage:<hash>`, nano-dollars per UTC period,
-and the time of the key's last generation."""
+BYOK list-price usage per period (`byok:<period>`), and the time of the key's last generation."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,17 +28,27 @@ class KeyUsage:
     weekly: float = 0.0
     monthly: float = 0.0
     last_used: datetime | None = None
+    # What the key's BYOK generations cost at list price (the provider billed the user).
+    byok_total: float = 0.0
+    byok_daily: float = 0.0
+    byok_weekly: float = 0.0
+    byok_monthly: float = 0.0
 
-    def for_reset(self, limit_reset: str) -> float:
-        return {"daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}.get(
+    def for_reset(self, limit_reset: str, include_byok: bool = False) -> float:
+        spent = {"daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}.get(
             limit_reset, self.total
         )
+        if include_byok:
+            spent += {"daily": self.byok_daily, "weekly": self.byok_weekly,
+                      "monthly": self.byok_monthly}.get(limit_reset, self.byok_total)
+        return spent
 
 
 def usage_of(keys: Sequence[ApiKey]) -> dict[str, KeyUsage]:
     """Usage of many keys in one Redis round trip."""
     fields = period_fields()
-    names = ["total", fields["daily"], fields["weekly"], fields["monthly"], "last_used"]
+    periods = ["total", fields["daily"], fields["weekly"], fields["monthly"]]
+    names = [*periods, "last_used", *("byok:" + p for p in periods)]
     pipe = get_redis().pipeline(transaction=False)
     for key in keys:
         pipe.hmget(gateway_state.key_usage(key.user_id, key.hash), names)
@@ -46,11 +56,13 @@ def usage_of(keys: Sequence[ApiKey]) -> dict[str, KeyUsage]:
     for key, values in zip(keys, pipe.execute(), strict=True):
         total, daily, weekly, monthly = (nanos_to_usd(v) for v in values[:4])
         last = datetime.fromtimestamp(int(values[4]), UTC) if values[4] else None
-        result[key.hash] = KeyUsage(total, daily, weekly, monthly, last)
+        byok = [nanos_to_usd(v) for v in values[5:]]
+        result[key.hash] = KeyUsage(total, daily, weekly, monthly, last, *byok)
     return result
 
 
 def limit_remaining(key: ApiKey, usage: KeyUsage) -> float | None:
     if key.limit is None:
         return None
-    return max(0.0, float(key.limit - Decimal(str(usage.for_reset(key.limit_reset)))))
+    spent = usage.for_reset(key.limit_reset, key.include_byok_in_limit)
+    return max(0.0, float(key.limit - Decimal(str(spent))))

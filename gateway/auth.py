@@ -31,6 +31,8 @@ class Caller:
     # The account's own provider keys (decrypted) and its BYOK list-price usage this month.
     byok: tuple[ProviderKey, ...] = ()
     byok_month_nanos: int = 0
+    # The key's BYOK list-price usage counts toward its limit (`include_byok_in_limit`).
+    include_byok: bool = False
 
 
 def _csv(raw: bytes | None) -> frozenset[str]:
@@ -117,4 +119,5 @@ class Authenticator:
             account=account,
             byok=own_keys,
             byok_month_nanos=int(used or 0),
+            include_byok=record.get(b"include_byok") == b"1",
         )

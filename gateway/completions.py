@@ -201,6 +201,7 @@ class Completions:
             await self.meter.reserve(
                 gen.hold, target, gen.caller.limit, gen.caller.limit_reset,
                 max_tokens=budget, completion_price_nanos=float(prices.completion * 10**9),
+                include_byok=gen.caller.include_byok,
             )
         except GatewayError as err:
             if err.status != 402:

@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 GENERATION_TTL = 86_400
 
 # KEYS: account, key usage, the shard's holds (one hash slot). ARGV: target, held, limit,
-# limit field, lifetime, the hold's current record, its new record. `held` is what this request
-# holds already (a fallback to a pricier endpoint tops it up); if the sweeper released it
-# meanwhile, nothing is held any more and the whole target is reserved anew. Deadlines use the
-# Redis clock, the one clock every gateway and the sweeper share.
+# limit field, lifetime, the hold's current record, its new record, '1' when the key's BYOK
+# list-price usage of the period counts toward its limit (`include_byok_in_limit`). `held` is
+# what this request holds already (a fallback to a pricier endpoint tops it up); if the sweeper
+# released it meanwhile, nothing is held any more and the whole target is reserved anew.
+# Deadlines use the Redis clock, the one clock every gateway and the sweeper share.
 RESERVE = """
 local target = tonumber(ARGV[1])
 local held = tonumber(ARGV[2])
@@ -44,8 +45,9 @@ if amount <= 0 then
 end
 if available < amount then return {0, 'balance', available} end
 if ARGV[3] ~= '' then
-  local used = redis.call('HMGET', KEYS[2], ARGV[4], 'reserved')
+  local used = redis.call('HMGET', KEYS[2], ARGV[4], 'reserved', 'byok:' .. ARGV[4])
   local remaining = tonumber(ARGV[3]) - (tonumber(used[1]) or 0) - (tonumber(used[2]) or 0)
+  if ARGV[8] == '1' then remaining = remaining - (tonumber(used[3]) or 0) end
   if remaining < amount then return {0, 'limit', remaining} end
 end
 redis.call('HINCRBY', KEYS[1], 'reserved', amount)
@@ -58,8 +60,9 @@ return {1, 'ok', 0}
 
 # KEYS: account, key usage, generation record, usage stream, holds, BYOK usage: one shard's
 # keys. A BYOK generation's list price (ARGV[10], month field ARGV[11]) counts toward the
-# month's free allowance here, so it is counted exactly when the charge is, replays included
-# (a settle spooled before the BYOK key existed has no ARGV[10]).
+# month's free allowance here, and into the key's `byok:<period>` fields, so it is counted
+# exactly when the charge is, replays included (a settle spooled before the BYOK key existed
+# has no ARGV[10]).
 # The hold's amount is released only if this script removes its record: if the sweeper got
 # there first, it released it. Idempotent, so a spooled settle can be replayed after a reply
 # was lost: a generation whose record exists was charged already. `spent` is only ever added
@@ -89,6 +92,9 @@ if ARGV[6] ~= '' then
 end
 if KEYS[6] and tonumber(ARGV[10] or '0') > 0 then
   redis.call('HINCRBY', KEYS[6], ARGV[11], ARGV[10])
+  for _, period in ipairs({'total', ARGV[3], ARGV[4], ARGV[5]}) do
+    redis.call('HINCRBY', KEYS[2], 'byok:' .. period, ARGV[10])
+  end
 end
 return 1
 """
@@ -158,6 +164,7 @@ class Meter:
         *,
         max_tokens: int,
         completion_price_nanos: float,
+        include_byok: bool = False,
     ) -> None:
         """Move the hold to `target` nano-dollars, or raise 402 if it cannot be afforded."""
         if target < hold.amount:
@@ -172,7 +179,7 @@ class Meter:
             ok, reason, available = await self._reserve(
                 keys=[hold.account_key, hold.usage_key, hold.holds_key],
                 args=[target, hold.amount, "" if limit is None else limit, field,
-                      self.hold_lifetime, hold.record, record],
+                      self.hold_lifetime, hold.record, record, int(include_byok)],
             )
         except RedisUnavailable:
             raise state_unavailable() from None

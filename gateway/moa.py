@@ -148,7 +148,8 @@ class MixtureRun:
     async def reserve(self) -> None:
         await self.completions.meter.reserve(
             self.parent.hold, self.hold_target, self.caller.limit, self.caller.limit_reset,
-            max_tokens=self.budget, completion_price_nanos=0.0)
+            max_tokens=self.budget, completion_price_nanos=0.0,
+            include_byok=self.caller.include_byok)
 
     def _proposer(self, model: str, messages: list[Any]) -> ChatRequest:
         return sub_request(self.req.body, model, messages, stream=self.req.stream,

@@ -34,6 +34,7 @@ def test_a_new_key_is_published_with_the_gateway_fields(make_key, redis_client):
         "disabled": "0",
         "limit": "",
         "limit_reset": "",
+        "include_byok": "0",
         "expires_at": "",
     }
 
