@@ -12,7 +12,7 @@ from accounts import reconcile
 from billing.ledger import balance, record_usage
 from config import gateway_state
 from tests.accounts.conftest import row
-from tests.rankings.conftest import usage_event
+from tests.usage.conftest import usage_event
 from usage.metering import Consumer, store_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)

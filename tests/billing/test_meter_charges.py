@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 
 from billing.ledger import balance
 from billing.models import LedgerEntry
-from tests.rankings.conftest import usage_event
+from tests.usage.conftest import usage_event
 from usage.metering import store_batch
 from usage.models import Generation
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 
-from tests.rankings.conftest import pending, usage_event
+from tests.usage.conftest import pending, usage_event
 from usage.models import Generation
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from tests.rankings.conftest import usage_event
+from tests.usage.conftest import usage_event
 from usage.models import Generation
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.contrib.auth.models import User
 
-from tests.rankings.conftest import pending, stream_of, usage_event
+from tests.usage.conftest import pending, stream_of, usage_event
 from usage.models import DeadLetter, Generation
 
 

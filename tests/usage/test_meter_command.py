@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from tests.rankings.conftest import pending, stream_of, usage_event
+from tests.usage.conftest import pending, stream_of, usage_event
 from usage.models import Generation
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
-from tests.rankings.conftest import pending, stream_length, stream_of, usage_event
+from tests.usage.conftest import pending, stream_length, stream_of, usage_event
 from usage.metering import GROUP, STREAMS, Consumer, trim_acknowledged
 from usage.models import Generation
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.keys import create_key
 from config import gateway_state
-from tests.rankings.conftest import usage_event
+from tests.usage.conftest import usage_event
 
 SCHEMA = json.loads((Path(__file__).parent / "generation_response.schema.json").read_text())
 

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.rankings.conftest import stream_of, usage_event
+from tests.usage.conftest import stream_of, usage_event
 from usage.models import DeadLetter
 
 

@@ -15,7 +15,7 @@ import redis
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
-from tests.rankings.conftest import pending, usage_event
+from tests.usage.conftest import pending, usage_event
 from usage.metering import STREAMS
 from usage.models import Generation
 

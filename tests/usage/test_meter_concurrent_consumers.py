@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
-from tests.rankings.conftest import pending, usage_event
+from tests.usage.conftest import pending, usage_event
 from usage.metering import Consumer
 from usage.models import Generation
 
