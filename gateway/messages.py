@@ -44,15 +44,6 @@ def _file_part(block: JSON) -> JSON:
             "file": {"filename": str(block.get("title") or "document.pdf"), "file_data": url}}
 
 
-def _file_part(block: JSON) -> JSON:
-    """A PDF document block -> a chat `file` part, which the file-parser plugin reads."""
-    source = block["source"]
-    url = (f"data:{source.get('media_type') or 'application/pdf'};base64,{source.get('data')}"
-           if source.get("type") == "base64" else str(source.get("url", "")))
-    return {"type": "file",
-            "file": {"filename": str(block.get("title") or "document.pdf"), "file_data": url}}
-
-
 def _text_part(block: JSON) -> JSON:
     part: JSON = {"type": "text", "text": str(block.get("text", ""))}
     if isinstance(block.get("cache_control"), dict):
@@ -85,9 +76,6 @@ def _user_turn(blocks: list[JSON], at: str) -> list[JSON]:
                 text = f"Error: {text}"
             results.append({"role": "tool", "tool_call_id": block["tool_use_id"],
                             "content": text})
-        elif kind == "document" and isinstance(block.get("source"), dict) \
-                and block["source"].get("type") in ("base64", "url"):
-            parts.append(_file_part(block))
         elif kind == "document" and isinstance(block.get("source"), dict) \
                 and block["source"].get("type") in ("base64", "url"):
             parts.append(_file_part(block))
