@@ -1,24 +1,27 @@
 # mypy: disable-error-code="union-attr,arg-type,index,attr-defined,var-annotated"
-# mypy: disable-error-code="call-arg,unused-ignore"
-"""Rankings at two sizes, side by side: page and API server time (median of N requests),
-ingest rate in batches of 1,000 through the metering consumer's insert (with the rollup
-triggers and without), and refresh_rankings time. Prints a table.
+"""Rankings at two sizes, side by side, in one run: seed time, ingest rate through the
+metering consumer's batch path (with the rollup triggers and without), refresh_rankings time,
+and the median server time of the pages and APIs. Prints one table.
 
 Server time is measured in process through Django's test client (full middleware stack, no
-network), in a throwaway database, against the test Redis:
+network), in a throwaway database (`<DATABASE_URL>_rankings_bench`, test_-prefixed), against
+the Redis of REDIS_URL (its database is flushed):
 
-    source bin/test-env && .venv/bin/python bench/rankings_bench.py --sizes 100000,10000000
+    DATABASE_URL=postgres://marketplace@127.0.0.1:55436/marketplace \\
+    REDIS_URL=redis://127.0.0.1:63806/5 .venv/bin/python bench/rankings.py
 
 The issue's sizes are 100,000 and 10,000,000 generations over 90 days (300 models, 5,000
-apps, 2,000 accounts); loading 10M takes a long while, so smaller sizes are accepted.
+apps, 2,000 accounts); `--sizes` takes others. The second size grows the first's data.
 """
 
 import argparse
 import io
+import json
 import os
 import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,17 +37,19 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
 from config.redis import get_redis  # noqa: E402
+from marketplace.catalog import get_catalog  # noqa: E402
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file  # noqa: E402
 from marketplace.publish import publish_catalog  # noqa: E402
 from rankings import seed  # noqa: E402
-from rankings.models import App, HourlyUsage, ModelRanking  # noqa: E402
+from rankings.models import AccountDailyUsage, AppRanking, ModelRanking  # noqa: E402
 from rankings.refresh import refresh_rankings  # noqa: E402
+from usage.metering import store_batch  # noqa: E402
 from usage.models import Generation  # noqa: E402
 
 BATCH = 1000
@@ -61,34 +66,58 @@ def median_ms(client: Client, url: str, requests: int, **headers: str) -> float:
     return statistics.median(samples)
 
 
-def grow_to(total: int, days: int, accounts: int, apps: int, models: int) -> None:
-    """Seed up to `total` generations (the first call creates the accounts and apps)."""
+def grow_to(total: int, args: argparse.Namespace) -> tuple[float, int]:
+    """Seed up to `total` generations; returns the seconds it took and the rows added."""
     have = Generation.objects.count()
+    started = time.perf_counter()
     if total > have:
-        seed.seed(total - have, days, batch_size=10_000, accounts=accounts, apps=apps,
-                  models=models)
+        seed.seed(total - have, args.days, accounts=args.accounts, apps=args.apps,
+                  models=args.models)
+    return time.perf_counter() - started, max(total - have, 0)
 
 
-def ingest_rate(batches: int, triggers: bool) -> float:
-    """Generations per second through the consumer's insert (bulk_create, ON CONFLICT DO
-    NOTHING, one transaction per batch of 1,000)."""
-    users = list(get_user_model().objects.filter(username__startswith="demo-")
-                 .values_list("pk", flat=True))
-    rows = list(seed.rows(batches * BATCH, 30, seed=900 + triggers, user_ids=users))
-    columns = seed.COLUMNS
-    generations = [Generation(**{c: v for c, v in zip(columns, row, strict=True)
-                                 if c != "recorded_at"}) for row in rows]
-    for g in generations:
-        g.id = g.id.replace("gen-demo-", f"gen-ingest-{int(triggers)}-")
+def _event(row: tuple[str, ...], number: int, tag: str) -> dict[str, object]:
+    """A usage event as the gateway writes it, from a seed row (COPY text fields)."""
+    fields = dict(zip(seed.COLUMNS, row, strict=True))
+    nanos = int(fields["cost"].replace(".", ""))
+    created = datetime.fromisoformat(fields["created_at"].replace("+00", "+00:00"))
+    return {
+        "id": f"gen-ingest-{tag}-{number:08d}", "user_id": int(fields["user_id"]),
+        "key_id": None if fields["key_id"] == "\\N" else int(fields["key_id"]),
+        "key_hash": "", "model": fields["model"], "endpoint_id": None,
+        "provider": fields["provider"], "provider_name": fields["provider_name"],
+        "api_type": "completions", "streamed": True, "cancelled": False,
+        "status": int(fields["status"]), "finish_reason": fields["finish_reason"],
+        "native_finish_reason": fields["finish_reason"],
+        "tokens_prompt": int(fields["tokens_prompt"]),
+        "tokens_completion": int(fields["tokens_completion"]), "tokens_reasoning": 0,
+        "tokens_cached": 0, "cost": fields["cost"], "cost_nanos": nanos,
+        "latency_ms": int(fields["latency_ms"]), "ttft_ms": int(fields["ttft_ms"]),
+        "generation_time_ms": int(fields["generation_time_ms"]),
+        "throughput": float(fields["throughput"]), "http_referer": fields["http_referer"],
+        "app_title": fields["app_title"],
+        "app_categories": [c for c in fields["app_categories"].strip("{}").split(",") if c],
+        "upstream_id": "", "created_at": created.timestamp(),
+    }
+
+
+def ingest_rate(batches: int, triggers: bool, args: argparse.Namespace) -> float:
+    """Generations per second through the consumer's batch path (store_batch: parse, insert,
+    ledger charge, one transaction per batch of 1,000), for traffic of the last hour."""
+    demo = seed._accounts(args.accounts, __import__("random").Random(0))
+    tag = f"{int(triggers)}-{Generation.objects.count()}"
+    rows = seed.rows(batches * BATCH, 1, hours=1, models=args.models, apps=args.apps,
+                     accounts=demo, seed=900 + triggers, end=datetime.now(UTC))
+    entries = [(f"{n}-0".encode(), {b"event": json.dumps(_event(row, n, tag)).encode()})
+               for n, row in enumerate(rows)]
     with connection.cursor() as cursor:
-        action = "ENABLE" if triggers else "DISABLE"
-        cursor.execute(f"ALTER TABLE rankings_generation {action} TRIGGER USER")
+        cursor.execute(f"ALTER TABLE rankings_generation {'ENABLE' if triggers else 'DISABLE'}"
+                       " TRIGGER USER")
     try:
         start = time.perf_counter()
         for n in range(batches):
-            with transaction.atomic():
-                Generation.objects.bulk_create(generations[n * BATCH:(n + 1) * BATCH],
-                                               ignore_conflicts=True)
+            result = store_batch(entries[n * BATCH:(n + 1) * BATCH])
+            assert result.generations == BATCH and not result.dead, result
         return batches * BATCH / (time.perf_counter() - start)
     finally:
         with connection.cursor() as cursor:
@@ -96,32 +125,46 @@ def ingest_rate(batches: int, triggers: bool) -> float:
 
 
 def measure(client: Client, requests: int) -> dict[str, float]:
-    timings = refresh_rankings()
-    results = {"refresh_rankings (s)": sum(timings.values())}
-    model = ModelRanking.objects.filter(period="month").order_by("rank").first()
-    app = App.objects.order_by("pk").first()
-    busiest = (HourlyUsage.objects.values("user_id").annotate(n=Sum("requests"))
+    started = time.perf_counter()
+    refresh_rankings()
+    results = {"refresh_rankings (s)": time.perf_counter() - started}
+    catalog = get_catalog()
+    model = next(r.model for r in ModelRanking.objects.filter(period="month").order_by("rank")
+                 if r.model in catalog.by_id)
+    app = AppRanking.objects.filter(period="month").order_by("rank").first().app
+    busiest = (AccountDailyUsage.objects.values("user_id").annotate(n=Sum("requests"))
                .order_by("-n").first())
-    assert model and app and busiest
     user = get_user_model().objects.get(pk=busiest["user_id"])
     out = io.StringIO()
     call_command("create_api_key", email=user.email, management=True, stdout=out)
     key = out.getvalue().strip().splitlines()[-1]
     pages = [
         ("/rankings (ms)", "/rankings", {}),
-        ("model page (ms)", f"/{model.model}", {}),
+        ("model page (ms)", f"/{model}", {}),
         ("/apps (ms)", "/apps", {}),
         ("app page (ms)", f"/apps/{app.pk}", {}),
         ("GET /api/v1/activity (ms)", "/api/v1/activity", {"HTTP_AUTHORIZATION": f"Bearer {key}"}),
-        ("GET /api/v1/datasets/app-rankings (ms)", "/api/v1/datasets/app-rankings",
-         {"HTTP_AUTHORIZATION": f"Bearer {key}"}),
     ]
     for label, url, headers in pages:
         results[label] = median_ms(client, url, requests, **headers)
     signed_in = Client(HTTP_HOST="localhost")
     signed_in.force_login(user)
     results["busy account /activity (ms)"] = median_ms(signed_in, "/activity", requests)
+    share = busiest["n"] / AccountDailyUsage.objects.aggregate(n=Sum("requests"))["n"]
+    results["  (its share of all requests, %)"] = 100 * share
     return results
+
+
+def table_rows() -> dict[str, float]:
+    """Rows in the generation table and the rollups (how much the rollups compress)."""
+    out: dict[str, float] = {}
+    with connection.cursor() as cursor:
+        for label, table in [("generations", "rankings_generation"),
+                             ("hourly rollup", "rankings_hourlyusage"),
+                             ("account-day rollup", "rankings_accountdailyusage")]:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            out[f"{label} rows"] = cursor.fetchone()[0]
+    return out
 
 
 def main() -> None:
@@ -133,6 +176,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=300)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--ingest-batches", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -145,17 +189,19 @@ def main() -> None:
         publish_catalog()
         client = Client(HTTP_HOST="localhost")
         for size in sizes:
-            started = time.perf_counter()
-            grow_to(size, args.days, args.accounts, args.apps, args.models)
-            loaded = time.perf_counter() - started
-            results = measure(client, args.requests)
-            grown = size - (sizes[sizes.index(size) - 1] if sizes.index(size) else 0)
-            results["seed load, COPY 10k batches (gen/s)"] = grown / loaded if loaded else 0.0
-            results["ingest with triggers (gen/s)"] = ingest_rate(args.ingest_batches, True)
-            results["ingest without triggers (gen/s)"] = ingest_rate(args.ingest_batches, False)
+            seconds, added = grow_to(size, args)
+            results = {"seed (s)": seconds, "seed (generations/s)": added / seconds}
+            results["ingest with triggers (gen/s)"] = ingest_rate(args.ingest_batches, True, args)
+            results["ingest without triggers (gen/s)"] = ingest_rate(
+                args.ingest_batches, False, args)
+            results.update(measure(client, args.requests))
+            results.update(table_rows())
             columns.append((f"{size:,} gens", results))
+            print(f"{size:,}: " + ", ".join(f"{k} {v:,.1f}" for k, v in results.items()),
+                  file=sys.stderr, flush=True)
     finally:
-        connection.creation.destroy_test_db(test_db, verbosity=0)
+        if not args.keep:
+            connection.creation.destroy_test_db(test_db, verbosity=0)
 
     labels = list(columns[0][1])
     width = max(len(label) for label in labels) + 2

@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-
 # --- rollups: maintained by the statement triggers of migration 0004, never by Python -------
 
 
@@ -88,6 +87,18 @@ class AccountDailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} account {self.user_id} {self.model}"
+
+
+class ChangedDay(models.Model):
+    """A UTC day whose rollups a statement changed since refresh_rankings last rebuilt that
+    day's daily tables. The triggers append one row per day a statement touches (never an
+    update, so concurrent batches do not wait on each other); refresh_rankings deletes the
+    rows it sees and rebuilds only those days."""
+
+    day = models.DateField()
+
+    def __str__(self) -> str:
+        return str(self.day)
 
 
 class HourlyCategoryUsage(models.Model):

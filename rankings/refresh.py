@@ -5,9 +5,9 @@ job is idempotent (running it twice changes nothing) and late rows are picked up
 run. Pages never scan raw generations.
 """
 
-import time
+import time as clock
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,6 +24,7 @@ TRENDING_DAYS = 3
 # A model must have at least this share of recent tokens to be "trending": a model going from
 # 10 tokens to 1,000 is not news.
 TRENDING_FLOOR = 0.002
+WORK_MEM = "256MB"
 
 
 def _run(sql: str, params: dict[str, Any] | None = None) -> None:
@@ -37,44 +38,76 @@ def _rows(sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...
         return cursor.fetchall()
 
 
-def refresh_daily() -> None:
-    """Per model and per app, per UTC day (the charts and rankings-daily)."""
-    _run("DELETE FROM rankings_modeldaily")
+def refresh_daily() -> list[date]:
+    """Per model and per app, per UTC day (the charts and rankings-daily), for the days the
+    triggers marked as changed since the last run; returns them.
+
+    Only the marks this run can see are taken: a batch still uncommitted keeps its mark for
+    the next run, so no change is ever missed."""
+    days = sorted({row[0] for row in _rows("DELETE FROM rankings_changedday RETURNING day")})
+    if not days:
+        return []
+    params = {"days": days, "start": datetime.combine(days[0], time.min, tzinfo=UTC),
+              "end": datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=UTC)}
+    _run("DELETE FROM rankings_modeldaily WHERE day = ANY(%(days)s)", params)
+    _run("DELETE FROM rankings_appdaily WHERE day = ANY(%(days)s)", params)
+    # One pass over those days' hours for both tables.
+    _run("DROP TABLE IF EXISTS daily_pass")  # (a caller's transaction may refresh twice)
+    _run(
+        "CREATE TEMPORARY TABLE daily_pass ON COMMIT DROP AS"
+        " SELECT (hour AT TIME ZONE 'UTC')::date AS day, model, app, GROUPING(model) AS by_app,"
+        " sum(tokens_prompt + tokens_completion) AS tokens, sum(requests) AS requests,"
+        " sum(cost) AS cost"
+        " FROM rankings_hourlyusage WHERE hour >= %(start)s AND hour < %(end)s"
+        " AND (hour AT TIME ZONE 'UTC')::date = ANY(%(days)s) GROUP BY GROUPING SETS"
+        " (((hour AT TIME ZONE 'UTC')::date, model), ((hour AT TIME ZONE 'UTC')::date, app))",
+        params,
+    )
     _run(
         "INSERT INTO rankings_modeldaily (day, model, tokens, requests, cost)"
-        " SELECT (hour AT TIME ZONE 'UTC')::date, model, sum(tokens_prompt + tokens_completion),"
-        " sum(requests), sum(cost)"
-        " FROM rankings_hourlyusage GROUP BY 1, 2"
+        " SELECT day, model, tokens, requests, cost FROM daily_pass WHERE by_app = 0"
     )
-    _run("DELETE FROM rankings_appdaily")
     _run(
         "INSERT INTO rankings_appdaily (day, app, tokens, requests)"
-        " SELECT (hour AT TIME ZONE 'UTC')::date, app, sum(tokens_prompt + tokens_completion),"
-        " sum(requests)"
-        " FROM rankings_hourlyusage WHERE app <> '' GROUP BY 1, 2"
+        " SELECT day, app, tokens, requests FROM daily_pass WHERE by_app = 1 AND app <> ''"
     )
+    return days
 
+
+# The leaderboards of every period come from one pass over the hourly rollup: per (model,
+# app, account), the sums of each period's window and of the window before it. That table is
+# small (its size is the number of distinct model, app and account combinations, not of
+# hours), and each leaderboard, the distinct counts and the retention are read from it. The
+# pass sums each row into one slice of time between window edges (a plain GROUP BY); each
+# window is then a union of slices.
+_WINDOW_SUMS = """
+CREATE TEMPORARY TABLE windows ON COMMIT DROP AS
+WITH slices AS (
+    SELECT model, app, user_id, {slice} AS slice,
+        sum(tokens_prompt + tokens_completion) AS tokens, sum(cost) AS cost,
+        sum(requests) AS requests
+    FROM rankings_hourlyusage WHERE hour < %(end)s GROUP BY 1, 2, 3, 4
+)
+SELECT model, app, user_id, {sums} FROM slices GROUP BY model, app, user_id
+"""
 
 _MODEL_RANKING = """
 WITH cur AS (
-    SELECT model, sum(tokens_prompt + tokens_completion) AS tokens, sum(cost) AS cost,
-        sum(requests) AS requests,
-        count(DISTINCT user_id) FILTER (WHERE user_id <> 0) AS accounts,
-        count(DISTINCT app) FILTER (WHERE app <> '') AS apps
-    FROM rankings_hourlyusage WHERE hour >= %(start)s AND hour < %(end)s GROUP BY model
+    SELECT model, sum({p}_tokens) AS tokens, sum({p}_cost) AS cost,
+        sum({p}_requests) AS requests,
+        count(DISTINCT user_id) FILTER (WHERE user_id <> 0 AND {p}_requests > 0) AS accounts,
+        count(DISTINCT app) FILTER (WHERE app <> '' AND {p}_requests > 0) AS apps
+    FROM windows GROUP BY model HAVING sum({p}_requests) > 0
 ), prev AS (
-    SELECT model, sum(tokens_prompt + tokens_completion) AS tokens,
-        rank() OVER (ORDER BY sum(tokens_prompt + tokens_completion) DESC) AS rank
-    FROM rankings_hourlyusage WHERE hour >= %(prev)s AND hour < %(start)s GROUP BY model
-), cur_users AS (
-    SELECT DISTINCT model, user_id FROM rankings_hourlyusage
-    WHERE hour >= %(start)s AND hour < %(end)s AND user_id <> 0
-), prev_users AS (
-    SELECT DISTINCT model, user_id FROM rankings_hourlyusage
-    WHERE hour >= %(prev)s AND hour < %(start)s AND user_id <> 0
+    SELECT model, sum({p}_prev_tokens) AS tokens,
+        rank() OVER (ORDER BY sum({p}_prev_tokens) DESC) AS rank
+    FROM windows GROUP BY model HAVING sum({p}_prev_requests) > 0
+), users AS (
+    SELECT model, bool_or({p}_requests > 0) AS cur, bool_or({p}_prev_requests > 0) AS prev
+    FROM windows WHERE user_id <> 0 GROUP BY model, user_id
 ), retention AS (
-    SELECT p.model, count(c.user_id)::float / count(*) AS retention
-    FROM prev_users p LEFT JOIN cur_users c USING (model, user_id) GROUP BY p.model
+    SELECT model, count(*) FILTER (WHERE cur)::float / count(*) AS retention
+    FROM users WHERE prev GROUP BY model
 )
 INSERT INTO rankings_modelranking (period, rank, model, tokens, cost, requests,
     previous_tokens, previous_rank, accounts, apps, retention)
@@ -86,13 +119,12 @@ FROM cur LEFT JOIN prev USING (model) LEFT JOIN retention USING (model)
 
 _APP_RANKING = """
 WITH cur AS (
-    SELECT app, sum(tokens_prompt + tokens_completion) AS tokens, sum(requests) AS requests,
-        count(DISTINCT model) AS models_used
-    FROM rankings_hourlyusage WHERE hour >= %(start)s AND hour < %(end)s AND app <> ''
-    GROUP BY app
+    SELECT app, sum({p}_tokens) AS tokens, sum({p}_requests) AS requests,
+        count(DISTINCT model) FILTER (WHERE {p}_requests > 0) AS models_used
+    FROM windows WHERE app <> '' GROUP BY app HAVING sum({p}_requests) > 0
 ), prev AS (
-    SELECT app, sum(tokens_prompt + tokens_completion) AS tokens FROM rankings_hourlyusage
-    WHERE hour >= %(prev)s AND hour < %(start)s AND app <> '' GROUP BY app
+    SELECT app, sum({p}_prev_tokens) AS tokens FROM windows
+    WHERE app <> '' GROUP BY app HAVING sum({p}_prev_requests) > 0
 )
 INSERT INTO rankings_appranking (period, rank, app_id, tokens, requests, previous_tokens,
     models_used)
@@ -113,28 +145,53 @@ def _windows(now: datetime) -> dict[str, dict[str, Any]]:
     return windows
 
 
+def _window_sums(windows: dict[str, dict[str, Any]]) -> tuple[str, str, dict[str, Any]]:
+    """The slice of each hour (a CASE over the window edges, newest first), the per-window
+    sums over slices, and their parameters."""
+    edges = sorted({w[edge] for w in windows.values() for edge in ("start", "prev")},
+                   reverse=True)
+    params: dict[str, Any] = {"end": windows["all"]["end"]}
+    params.update({f"edge{n}": edge for n, edge in enumerate(edges)})
+    case = " ".join(f"WHEN hour >= %(edge{n})s THEN {n}" for n in range(len(edges)))
+    slice_sql = f"CASE {case} ELSE {len(edges)} END"
+    tops = [params["end"], *edges]  # slice n is [edges[n], tops[n])
+    columns = []
+    for period, window in windows.items():
+        for suffix, low, high in (("", window["start"], window["end"]),
+                                  ("_prev", window["prev"], window["start"])):
+            inside = [n for n, edge in enumerate(edges) if edge >= low and tops[n] <= high]
+            where = f"slice IN ({', '.join(map(str, inside))})" if inside else "false"
+            for measure in ("tokens", "cost", "requests"):
+                columns.append(f"coalesce(sum({measure}) FILTER (WHERE {where}), 0)"
+                               f" AS {period}{suffix}_{measure}")
+    return slice_sql, ", ".join(columns), params
+
+
 def refresh_leaderboards(now: datetime) -> None:
-    """Models and apps per period, with the previous period beside them."""
+    """Models and apps per period, with the previous period beside them; then the apps using
+    each model over the last 30 days (the month window)."""
+    windows = _windows(now)
+    slice_sql, sums, params = _window_sums(windows)
+    _run("DROP TABLE IF EXISTS windows")  # (a caller's transaction may refresh twice)
+    _run(_WINDOW_SUMS.format(slice=slice_sql, sums=sums), params)
     _run("DELETE FROM rankings_modelranking")
     _run("DELETE FROM rankings_appranking")
-    for params in _windows(now).values():
-        _run(_MODEL_RANKING, params)
-        _run(_APP_RANKING, params)
-
-
-def refresh_model_panels(now: datetime) -> None:
-    """Per model: the apps using it and the quality panel, over the last 30 days."""
-    params = {"start": now - timedelta(days=30)}
+    for period in windows:
+        _run(_MODEL_RANKING.format(p=period), {"period": period})
+        _run(_APP_RANKING.format(p=period), {"period": period})
     _run("DELETE FROM rankings_modelapp")
     _run(
         "INSERT INTO rankings_modelapp (model, rank, app_id, tokens, requests)"
-        " SELECT u.model, row_number() OVER (PARTITION BY u.model"
-        " ORDER BY sum(tokens_prompt + tokens_completion) DESC, a.id), a.id,"
-        " sum(tokens_prompt + tokens_completion), sum(u.requests)"
-        " FROM rankings_hourlyusage u JOIN rankings_app a ON a.origin = u.app"
-        " WHERE u.hour >= %(start)s GROUP BY u.model, a.id",
-        params,
+        " SELECT w.model, row_number() OVER (PARTITION BY w.model"
+        " ORDER BY sum(month_tokens) DESC, a.id), a.id, sum(month_tokens), sum(month_requests)"
+        " FROM windows w JOIN rankings_app a ON a.origin = w.app"
+        " WHERE w.month_requests > 0 GROUP BY w.model, a.id"
     )
+
+
+def refresh_model_panels(now: datetime) -> None:
+    """Per model and provider, the quality panel over the last 30 days (a range of hours)."""
+    params = {"start": now - timedelta(days=30)}
     _run("DELETE FROM rankings_modelquality")
     _run(
         "INSERT INTO rankings_modelquality (model, provider, requests, errors, finish_length,"
@@ -276,10 +333,12 @@ def refresh_rankings(now: datetime | None = None) -> dict[str, float]:
         ("charts", lambda: refresh_charts(now, open_weight_models())),
     ]
     for name, job in jobs:
-        started = time.perf_counter()
+        started = clock.perf_counter()
         with transaction.atomic():
+            # The passes group millions of rollup rows in a hash table: in memory, not spilled.
+            _run(f"SET LOCAL work_mem = '{WORK_MEM}'")
             job()
-        timings[name] = time.perf_counter() - started
+        timings[name] = clock.perf_counter() - started
     _save("refreshed", {"at": now.isoformat()}, now)
     from rankings.leaderboards import publish_version
 

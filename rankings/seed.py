@@ -208,11 +208,12 @@ def _shapes(rng: random.Random) -> list[tuple[int, int, int, int, str, str, str]
 
 def rows(generations: int, days: int, *, models: int = 60, apps: int = 300,
          accounts: list[tuple[int, list[int]]] | None = None, seed: int = 1,
-         end: datetime | None = None) -> Iterator[tuple[str, ...]]:
-    """The synthetic generations in time order, as COPY text fields in COLUMNS order."""
+         end: datetime | None = None, hours: int | None = None) -> Iterator[tuple[str, ...]]:
+    """The synthetic generations in time order, as COPY text fields in COLUMNS order, over
+    the `days` (or `hours`) before `end`."""
     rng = random.Random(seed)
     end = (end or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    hours = days * 24
+    hours = hours or days * 24
     start = end - timedelta(hours=hours)
     catalog = _catalog_models(models)
     seeded = [
