@@ -14,6 +14,7 @@ from rankings.seed import is_synthetic
 
 PERIODS = {"day": "Today", "week": "This week", "month": "This month"}
 PAGE_SIZE = 25
+MAX_PAGE = 1000  # a bound on the cached pages (a page number past the end shows the last)
 
 
 def snapshot(name: str) -> Any:
@@ -51,7 +52,15 @@ def top_apps(period: str = "week", count: int = 10) -> list[AppRanking]:
 
 
 def rankings_context(period: str, page_number: int) -> dict[str, Any]:
+    """/rankings: everything in it changes only when refresh_rankings runs (or an app is
+    hidden), so it is cached under the rankings version, per period and page."""
     period = period if period in PERIODS else "week"
+    page_number = min(max(page_number, 1), MAX_PAGE)
+    return cached(f"rankings:{period}:{page_number}",
+                  lambda: _rankings_context(period, page_number))
+
+
+def _rankings_context(period: str, page_number: int) -> dict[str, Any]:
     categories = snapshot("categories") or {}
     app_ids = {a["app"] for c in categories.values() for a in c["apps"]}
     from rankings.models import App
@@ -88,12 +97,19 @@ def publish_version() -> None:
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)
 
 
+def cached(name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A page's data that only refresh_rankings changes: built once per rankings version."""
+    return _cached(name, build, None)
+
+
 def _cached(
-    name: str, build: Callable[[], dict[str, Any]], empty: dict[str, Any]
+    name: str, build: Callable[[], dict[str, Any]], empty: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """`build()` cached under the current version; before any version, `empty` (or `build()`
+    itself when `empty` is None)."""
     version = cache.get(VERSION_KEY)
     if version is None:
-        return empty
+        return build() if empty is None else empty
     key = f"rankings:{version}:{name}"
     value = cache.get(key)
     if value is None:

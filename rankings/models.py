@@ -1,9 +1,11 @@
 """Rankings: the rollups the generation table's triggers keep, apps, feedback, and the snapshots
 the pages read. The generations themselves are the usage app's (usage/models.py)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import models, transaction
 
 # --- rollups: maintained by the statement triggers of migration 0004, never by Python -------
 
@@ -135,6 +137,14 @@ class App(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # The public pages are cached per rankings version: a new one shows the edit (a
+        # hidden app, a description) at once.
+        from rankings.leaderboards import publish_version
+
+        transaction.on_commit(publish_version)
 
     @property
     def name(self) -> str:

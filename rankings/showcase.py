@@ -6,6 +6,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
 from rankings.favicons import apps_with_icons
+from rankings.leaderboards import MAX_PAGE, cached
 from rankings.models import AccountDailyUsage, App, AppDaily, AppRanking, ModelApp
 from rankings.seed import is_synthetic
 
@@ -20,7 +21,16 @@ def color_of(app: App) -> str:
 
 
 def apps_page(query: str, sort: str, page_number: int) -> dict[str, Any]:
+    """/apps; without a search it only changes when refresh_rankings runs (or an app is
+    edited), so it is cached under the rankings version, per sort and page."""
     sort = sort if sort in SORTS else "tokens"
+    page_number = min(max(page_number, 1), MAX_PAGE)
+    if query:
+        return _apps_page(query, sort, page_number)
+    return cached(f"apps:{sort}:{page_number}", lambda: _apps_page("", sort, page_number))
+
+
+def _apps_page(query: str, sort: str, page_number: int) -> dict[str, Any]:
     rows: QuerySet[AppRanking] = AppRanking.objects.filter(
         period="month", app__hidden=False).select_related("app")
     if query:
@@ -56,15 +66,24 @@ def _trend(row: AppRanking) -> float | None:
 
 
 def app_page(app: App) -> dict[str, Any]:
+    """/apps/<id>: the app itself as it is now, its usage as refresh_rankings last computed
+    it (cached under the rankings version)."""
+    usage = cached(f"app:{app.pk}", lambda: _app_usage(app))
+    return usage | {
+        "app": app,
+        "color": color_of(app),
+        # A hidden app's icon is not served (its owner still sees the page): the initial.
+        "has_icon": not app.hidden and usage["icon_stored"],
+    }
+
+
+def _app_usage(app: App) -> dict[str, Any]:
     daily = list(AppDaily.objects.filter(app=app.origin).order_by("day")
                  .values_list("day", "tokens"))
     ranking = AppRanking.objects.filter(period="month", app=app).first()
     models = ModelApp.objects.filter(app=app).order_by("-tokens")[:15]
     return {
-        "app": app,
-        "color": color_of(app),
-        # A hidden app's icon is not served (its owner still sees the page): the initial.
-        "has_icon": not app.hidden and bool(apps_with_icons([app.pk])),
+        "icon_stored": bool(apps_with_icons([app.pk])),
         "ranking": ranking,
         "usage_daily": {"days": [d.isoformat() for d, _ in daily],
                         "values": [t for _, t in daily]} if daily else None,
