@@ -40,10 +40,17 @@ def change_of(row: ModelRanking) -> Change:
 
 def leaderboard(period: str, page_number: int) -> Page:
     rows = ModelRanking.objects.filter(period=period).order_by("rank")
-    page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+    page = compact(Paginator(rows, PAGE_SIZE).get_page(page_number))
     for row in page.object_list:
         row.change = change_of(row)
     return page
+
+
+def compact(page: Page) -> Page:
+    """The same page holding only its own rows: cached, it must not carry every row of the
+    list it pages through (its paginator counts a range instead)."""
+    paginator = Paginator(range(page.paginator.count), page.paginator.per_page)
+    return Page(list(page.object_list), page.number, paginator)
 
 
 def top_apps(period: str = "week", count: int = 10) -> list[AppRanking]:

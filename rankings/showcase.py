@@ -6,7 +6,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
 from rankings.favicons import apps_with_icons
-from rankings.leaderboards import MAX_PAGE, cached
+from rankings.leaderboards import MAX_PAGE, cached, compact
 from rankings.models import AccountDailyUsage, App, AppDaily, AppRanking, ModelApp
 from rankings.seed import is_synthetic
 
@@ -41,9 +41,9 @@ def _apps_page(query: str, sort: str, page_number: int) -> dict[str, Any]:
         # Growth needs every row; new apps (no previous period) first, then by growth.
         everything = list(rows)
         everything.sort(key=lambda r: -_growth(r))
-        page: Page = Paginator(everything, PAGE_SIZE).get_page(page_number)
+        page: Page = compact(Paginator(everything, PAGE_SIZE).get_page(page_number))
     else:
-        page = Paginator(rows, PAGE_SIZE).get_page(page_number)
+        page = compact(Paginator(rows, PAGE_SIZE).get_page(page_number))
     with_icons = apps_with_icons([row.app_id for row in page.object_list])
     for row in page.object_list:
         row.trend = _trend(row)
