@@ -1,6 +1,7 @@
 """The search adapters against the simulator's stand-in, which speaks SearxNG's and Exa's APIs."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,9 @@ def run(settings: SearchSettings, query: str, limit: int = 5, include: list[str]
         async with aiohttp.ClientSession() as session:
             return await search(session, settings, query, limit, include or [], exclude or [])
 
-    return asyncio.run(go())
+    # In a thread of its own: a browser test before this one may leave a loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 @pytest.mark.parametrize("engine", ["local", "searxng", "exa"])

@@ -28,7 +28,8 @@ def test_generation_shows_search_results_engine_and_the_cost_with_the_search(
     with serve_asgi(Gateway(gateway_settings(web_search=search))) as url:
         answer = openai_client(url, key).chat.completions.create(
             model=f"{OPENAI_MODEL}:online", max_tokens=16,
-            messages=[{"role": "user", "content": "How does Redis persistence and replication work?"}])
+            messages=[{"role": "user",
+                       "content": "How does Redis persistence and replication work?"}])
 
     def generation() -> dict[str, Any]:
         data: dict[str, Any] = Client().get(f"/api/v1/generation?id={answer.id}",
