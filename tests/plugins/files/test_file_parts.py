@@ -1,6 +1,5 @@
 """What the plugin puts in the body for one attempt, by the model that serves it."""
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -9,6 +8,7 @@ from gateway import request
 from gateway.catalog import Model
 from gateway.plugins import Context
 from gateway.plugins.files import FileInput, FileParser
+from tests.plugins.files.pdfs import run
 
 URL = "https://docs.example.com/a.pdf"
 FETCHED = "data:application/pdf;base64,JVBERi0="
@@ -23,7 +23,7 @@ def attempt(reads_files: bool, engine: str | None = None) -> tuple[Any, Any]:
     ctx.model = Model("x/y", "x/y", 8192, (), input_modalities=frozenset(
         {"text", "file"} if reads_files else {"text"}))
     options = {"id": "file-parser", **({"pdf": {"engine": engine}} if engine else {})}
-    asyncio.run(FileParser(options).before(ctx))
+    run(FileParser(options).before(ctx))
     return req, ctx
 
 

@@ -1,6 +1,5 @@
 """Reading PDFs without the gateway: text out, and a clear reason for every file that fails."""
 
-import asyncio
 import base64
 import time
 
@@ -8,7 +7,7 @@ import pytest
 
 from gateway import pdf
 from gateway.errors import GatewayError
-from tests.plugins.files.pdfs import data_url, make_pdf
+from tests.plugins.files.pdfs import data_url, make_pdf, run
 
 SENTENCE = "The heron waits by the quiet river at dawn."
 
@@ -21,7 +20,7 @@ def test_text_of_every_page_in_order():
 
 def test_parse_runs_in_a_thread_and_gives_the_same_text():
     data = make_pdf(SENTENCE)
-    assert asyncio.run(pdf.parse(data, "a.pdf", 5)) == pdf.extract(data, "a.pdf", 5)
+    assert run(pdf.parse(data, "a.pdf", 5)) == pdf.extract(data, "a.pdf", 5)
 
 
 def reason(data: bytes, max_pages: int = 10) -> str:
@@ -71,4 +70,4 @@ def test_a_pdf_that_takes_too_long_to_read_is_refused(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(pdf, "extract", slow)
     with pytest.raises(GatewayError, match=r"reading it took longer than 0\.05 s"):
-        asyncio.run(pdf.parse(b"%PDF-", "slow.pdf", 5, timeout=0.05))
+        run(pdf.parse(b"%PDF-", "slow.pdf", 5, timeout=0.05))
