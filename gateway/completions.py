@@ -472,10 +472,11 @@ class Completions:
                 await write(DONE, more=False)
                 return
             await start()
-            await self._relay(gen, opened, writer, write)
+            closing = await self._relay(gen, opened, writer, write)
             await self.settle(gen)  # before [DONE]: the generation is on record when it ends
             if not gen.cancelled:
-                await write(DONE, more=False)
+                # The finish and usage chunks with [DONE]: one write to the client, not two.
+                await write(closing + DONE, more=False)
         except asyncio.CancelledError:
             if not gen.cancelled:
                 raise
@@ -543,7 +544,9 @@ class Completions:
         return opened
 
     async def _relay(self, gen: Generation, opened: "Opened", writer: ChunkWriter,
-                     write: Any) -> None:
+                     write: Any) -> bytes:
+        """Relay the stream's deltas; returns its closing chunks (finish and usage, or the
+        error), for the caller to send once the generation is settled."""
         endpoint = opened.endpoint
         writer.serve(endpoint.provider_name, gen.model_name)
         state = opened.decoder.state
@@ -580,7 +583,7 @@ class Completions:
             gen.charge(charged.nanos, self.event(
                 gen, usage, charged, streamed=True, finish=state.finish_reason,
                 native=state.native_finish_reason, upstream_id=state.upstream_id))
-            return
+            return b""
         except (aiohttp.ClientError, ValueError, *TIMEOUTS) as exc:
             failure = f"Provider disconnected unexpectedly ({exc.__class__.__name__})"
         except Exception:
@@ -602,7 +605,7 @@ class Completions:
             gen.charge(charged.nanos, self.event(
                 gen, usage, charged, streamed=True, finish="error",
                 native=state.native_finish_reason or "error", upstream_id=state.upstream_id))
-            await write(writer.error(error, usage, charged))
+            return writer.error(error, usage, charged)
         else:
             last = None
             if pipeline is not None:
@@ -614,8 +617,8 @@ class Completions:
                 native=state.native_finish_reason, upstream_id=state.upstream_id))
             if last is not None:
                 await write(writer.delta(last))
-            await write(writer.finish(state.finish_reason, state.native_finish_reason)
-                        + writer.usage(usage, charged))
+            return (writer.finish(state.finish_reason, state.native_finish_reason)
+                    + writer.usage(usage, charged))
 
     def _final_usage(self, gen: Generation, opened: "Opened") -> tuple[Usage, Cost]:
         """Usage as reported by the upstream, or estimated from what was streamed."""
