@@ -1,6 +1,6 @@
 """What the gateway adds: direct-to-upstream vs through the gateway, streamed and not.
 
-    .venv/bin/python bench/gateway_overhead.py [--seconds 5] [--repeats 3] [--compare DIR]
+    .venv/bin/python bench/gateway_overhead.py [--seconds 5] [--repeats 3] [--compare DIR ...]
 
 Starts, on free loopback ports: a minimal OpenAI-shaped upstream (raw asyncio + uvloop, fixed
 answer, in its own process), a private Redis with AOF (`appendfsync everysec`) and
@@ -8,7 +8,7 @@ answer, in its own process), a private Redis with AOF (`appendfsync everysec`) a
 set: in a database of its own), one gateway worker served as the Procfile serves it, and nginx
 started by bin/nginx exactly as `make run` starts it. Authentication, balance reservation and
 metering are all on: the bench publishes a catalog, an account and a key the way the Django
-side does. `--compare DIR` starts a second gateway worker from another checkout (e.g.
+side does. `--compare DIR` starts another gateway worker from another checkout (e.g.
 `git archive <commit> | tar -x -C DIR`) against the same Redis and upstream, measured in the
 same run: before and after under the same load.
 
@@ -396,7 +396,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per wrk run")
     parser.add_argument("--repeats", type=int, default=3, help="rounds over every target")
-    parser.add_argument("--compare", type=Path, help="another checkout's gateway, same run")
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="another checkout's gateway, same run (repeatable)")
     parser.add_argument("--no-edge", action="store_true", help="skip nginx -> gateway")
     parser.add_argument("--litellm", action="store_true", help="LiteLLM's proxy as well")
     args = parser.parse_args()
@@ -426,11 +427,11 @@ def main() -> None:
             gateway = start_gateway(redis_url, gw_port, tmp)
             procs.append(gateway)
             targets.append(Target("gateway", f"http://127.0.0.1:{gw_port}{path}", gateway.pid))
-            if args.compare:
+            for checkout in args.compare:
                 other_port = free_port()
-                other = start_gateway(redis_url, other_port, tmp, args.compare.resolve())
+                other = start_gateway(redis_url, other_port, tmp, checkout.resolve())
                 procs.append(other)
-                targets.append(Target(f"gateway {args.compare.name}",
+                targets.append(Target(f"gateway {checkout.name}",
                                       f"http://127.0.0.1:{other_port}{path}", other.pid))
             if not args.no_edge:
                 edge, nginx = start_nginx(tmp, gw_port)
@@ -474,7 +475,8 @@ def report(names: list[str], runs: dict[tuple[str, str], list[Figures]],
           f"{os.getloadavg()[0]:.1f} at the end; 'per worker' = req/s per second of the "
           "worker's own CPU")
     print(f"{'target':<22}{'kind':<8}{'p50 c=1':>9}{'p99 c=1':>9}{'p50 c=32':>10}"
-          f"{'p99 c=32':>10}{'req/s c=32 [range]':>24}{'per worker':>12}{'+p50 c=1':>10}{'ratio':>7}")
+          f"{'p99 c=32':>10}{'req/s c=32 [range]':>24}{'per worker':>12}{'+p50 c=1':>10}"
+          f"{'ratio':>7}")
     for kind in KINDS:
         base = runs[(names[0], kind)]
         base_p50 = statistics.median(f.p50 for f in base)

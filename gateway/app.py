@@ -1,4 +1,4 @@
-"""ASGI entry point: `uvicorn gateway.app:app --loop uvloop --http httptools`."""
+"""ASGI entry point: `uvicorn gateway.app:app --loop uvloop --http gateway.server:HttpProtocol`."""
 
 import asyncio
 import logging
