@@ -11,10 +11,10 @@ from accounts.authentication import ApiKeyAuthentication
 from accounts.models import ApiKey
 from accounts.permissions import HasApiKey, IsManagementKey, request_key
 from config.api_errors import ApiError
-from rankings.api import MAX_ID_LENGTH, find_generation
 from rankings.dates import last_completed_day, parse_day
 from usage import content, feedback
 from usage.activity import activity_items
+from usage.generations import MAX_ID_LENGTH, find_generation
 from usage.models import Generation
 
 WINDOW_DAYS = 30
