@@ -3,6 +3,7 @@ socket write, nothing is held past that turn, and closing sends what was written
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -36,8 +37,14 @@ async def one_turn() -> None:
     await asyncio.sleep(0)
 
 
+def run(coro: Any) -> Any:
+    # In a thread of its own: a browser test may have left Playwright's loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_writes_of_one_turn_are_one_write_at_its_end() -> None:
-    async def run() -> Recording:
+    async def scenario() -> Recording:
         raw = Recording()
         transport = CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
         transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
@@ -50,12 +57,12 @@ def test_writes_of_one_turn_are_one_write_at_its_end() -> None:
         assert transport.get_extra_info("peername") == "extra peername"
         return raw
 
-    raw = asyncio.run(run())
+    raw = run(scenario())
     assert raw.writes == [b"HTTP/1.1 200 OK\r\n\r\ndata: 1\n\n", b"data: 2\n\n"]
 
 
 def test_close_sends_what_was_written_before_it() -> None:
-    async def run() -> Recording:
+    async def scenario() -> Recording:
         raw = Recording()
         transport = CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
         transport.write(b"last words")
@@ -63,7 +70,7 @@ def test_close_sends_what_was_written_before_it() -> None:
         await one_turn()
         return raw
 
-    raw = asyncio.run(run())
+    raw = run(scenario())
     assert raw.writes == [b"last words"] and raw.closed
 
 
