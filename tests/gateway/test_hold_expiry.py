@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +24,7 @@ from gateway import keys as gw_keys
 from gateway.metering import Hold, Meter
 from gateway.redis_client import Redis
 from simulator.testing import set_knobs
+from tests.aio import run
 from tests.gateway.conftest import (
     LLAMA,
     World,
@@ -167,11 +167,6 @@ def test_the_holds_of_a_killed_gateway_are_released_after_their_deadline(world: 
     assert release_expired_holds() == 0
     assert world.account()["reserved"] == 0
 
-
-def run(coro: Any) -> Any:
-    # In a thread of its own: a browser test may have left Playwright's loop running here.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def test_settle_racing_the_sweeper_releases_each_hold_exactly_once(redis_client: Any):

@@ -2,7 +2,6 @@
 the ledger, not one nano-dollar is spent that was not there, or charged and not recorded."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +13,7 @@ from accounts.keys import create_key
 from billing.ledger import balance, grant_credits
 from config import gateway_state
 from simulator.testing import set_knobs
+from tests.aio import run
 from tests.gateway.conftest import OPENAI_MODEL, World
 from usage.metering import Consumer
 from usage.models import Generation
@@ -40,8 +40,7 @@ def many(url: str, key: str, count: int) -> list[int]:
 
             return list(await asyncio.gather(*(one() for _ in range(count))))
 
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, scenario()).result()
+    return run(scenario())
 
 
 @pytest.mark.django_db(transaction=True)

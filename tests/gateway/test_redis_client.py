@@ -3,19 +3,13 @@ themselves, and a lost connection is survived."""
 
 import asyncio
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from django.conf import settings
 
 from gateway.redis_client import Redis, RedisError
-
-
-def run(coro: Any) -> Any:
-    # In a thread of its own: a browser test may have left Playwright's loop running here.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+from tests.aio import run
 
 
 def test_concurrent_calls_get_their_own_replies(redis_client) -> None:

@@ -2,10 +2,8 @@
 credit it cannot account for, and charges every generation that reached its user exactly once,
 even when Redis froze in the middle of it or a decoder broke."""
 
-import asyncio
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from gateway.app import Gateway
 from gateway.config import Settings
 from gateway.providers import openai as openai_adapter
 from simulator.testing import set_knobs
+from tests.aio import run
 from tests.gateway.conftest import (
     LLAMA,
     OPENAI_MODEL,
@@ -190,8 +189,7 @@ def test_a_replayed_settle_is_not_charged_twice(redis_client: Any, sim: str,
         await client.aclose()
         return replayed
 
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(asyncio.run, scenario()).result() == 1
+    assert run(scenario()) == 1
     state = account(redis_client, 3)
     assert state["spent"] == 1234 and state["reserved"] == 0
     assert redis_client.xlen(gw_keys.usage_stream(3)) == 1

@@ -6,20 +6,15 @@ import asyncio
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.redis_client import Redis, RedisUnavailable
+from tests.aio import run
 from tests.gateway.redis_servers import redis_server
 from tests.servers import free_port
-
-
-def run(coro: Any) -> Any:
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def test_a_reconnect_authenticates_and_selects_before_any_command_runs() -> None:

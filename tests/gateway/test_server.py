@@ -3,13 +3,13 @@ socket write, nothing is held past that turn, and closing sends what was written
 
 import asyncio
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import orjson
 
 from gateway.server import CoalescingTransport
+from tests.aio import run
 from tests.servers import serve_asgi
 
 
@@ -36,11 +36,6 @@ class Recording:
 async def one_turn() -> None:
     await asyncio.sleep(0)
 
-
-def run(coro: Any) -> Any:
-    # In a thread of its own: a browser test may have left Playwright's loop running here.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def test_writes_of_one_turn_are_one_write_at_its_end() -> None:

@@ -3,9 +3,7 @@ is spooled while Redis is away and replayed (even twice, as after a lost reply) 
 generation's list price exactly once, together with its charge. And a provider key's
 `allowed_user_ids` is applied: a key for other users is not used."""
 
-import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from gateway import keys as gw_keys
 from gateway.metering import Hold, Meter
 from gateway.redis_client import Redis
 from gateway.spool import Spool
+from tests.aio import run
 from tests.gateway.conftest import account, key_hash, publish_account, publish_key
 from tests.payments.test_byok_gateway import OWN_KEY, ask, gateway  # noqa: F401
 from tests.payments.test_byok_gateway import account as byok_account
@@ -54,8 +53,7 @@ def test_byok_usage_counts_once_with_its_settle(redis_client: Any, tmp_path: Pat
         await spool.replay(live.replay)
         await live.redis.aclose()
 
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, scenario()).result()
+    run(scenario())
     assert month_usage(redis_client, 5) == LISTED
     state = account(redis_client, 5)
     assert state["spent"] == FEE and state["reserved"] == 0

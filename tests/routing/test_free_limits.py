@@ -8,8 +8,8 @@ import httpx
 
 from gateway import keys
 from gateway.app import Gateway
+from tests.aio import run
 from tests.gateway.conftest import LLAMA, NANOS, World, gateway_settings, publish_account
-from tests.routing.aio import run
 from tests.servers import serve_asgi
 
 FREE = LLAMA + ":free"

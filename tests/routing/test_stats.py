@@ -7,7 +7,7 @@ from django.conf import settings
 
 from gateway.redis_client import Redis
 from gateway.stats import Stats, percentiles, read_view, to_bin
-from tests.routing.aio import run
+from tests.aio import run
 
 
 def test_percentiles_of_binned_values_are_within_a_bin():

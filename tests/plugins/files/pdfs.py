@@ -1,14 +1,8 @@
 """PDFs made in the tests, with fpdf2: plain, multi-page, encrypted, damaged."""
 
-import asyncio
 import base64
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from fpdf import FPDF
-
-T = TypeVar("T")
 
 
 def make_pdf(*pages: str, password: str | None = None) -> bytes:
@@ -31,8 +25,3 @@ def file_part(data: bytes | str, filename: str = "report.pdf") -> dict:
     return {"type": "file", "file": {"filename": filename, "file_data": url}}
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to its end in a thread of its own: a browser test of the same worker
-    may have left Playwright's event loop running in the main thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()

@@ -8,7 +8,7 @@ from gateway import request
 from gateway.catalog import Model
 from gateway.plugins import Context
 from gateway.plugins.files import FileInput, FileParser
-from tests.plugins.files.pdfs import run
+from tests.aio import run
 
 URL = "https://docs.example.com/a.pdf"
 FETCHED = "data:application/pdf;base64,JVBERi0="

@@ -7,7 +7,8 @@ import pytest
 
 from gateway import pdf
 from gateway.errors import GatewayError
-from tests.plugins.files.pdfs import data_url, make_pdf, run
+from tests.aio import run
+from tests.plugins.files.pdfs import data_url, make_pdf
 
 SENTENCE = "The heron waits by the quiet river at dawn."
 

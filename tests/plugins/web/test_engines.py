@@ -1,13 +1,12 @@
 """The search adapters against the simulator's stand-in, which speaks SearxNG's and Exa's APIs."""
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
 import pytest
 
 from gateway.search import Result, SearchSettings, SearchUnavailable, search
+from tests.aio import run as run_async
 
 
 def run(settings: SearchSettings, query: str, limit: int = 5, include: list[str] | None = None,
@@ -16,9 +15,7 @@ def run(settings: SearchSettings, query: str, limit: int = 5, include: list[str]
         async with aiohttp.ClientSession() as session:
             return await search(session, settings, query, limit, include or [], exclude or [])
 
-    # In a thread of its own: a browser test before this one may leave a loop running here.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, go()).result()
+    return run_async(go())
 
 
 @pytest.mark.parametrize("engine", ["local", "searxng", "exa"])

@@ -1,4 +1,5 @@
-"""Running a coroutine from a test."""
+"""Running a coroutine from a test, in a thread of its own: a browser test of the same worker may
+have left Playwright's event loop running in the main thread, where asyncio.run would refuse."""
 
 import asyncio
 from collections.abc import Coroutine
@@ -9,6 +10,5 @@ T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    # In a thread of its own: a browser test may have left Playwright's loop running here.
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
