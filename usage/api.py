@@ -14,7 +14,7 @@ from config.api_errors import ApiError
 from rankings.dates import last_completed_day, parse_day
 from usage import content, feedback
 from usage.activity import activity_items
-from usage.generations import MAX_ID_LENGTH, find_generation
+from usage.generations import requested_generation
 from usage.models import Generation
 
 WINDOW_DAYS = 30
@@ -82,15 +82,10 @@ class GenerationContentView(APIView):
     permission_classes = [HasApiKey]
 
     def get(self, request: Request) -> Response:
-        generation_id = request.query_params.get("id", "").strip()
-        if not generation_id:
-            raise ApiError(400, "Missing required query parameter: id")
-        owner = request_key(request).user_id
-        generation = stored = None
-        if len(generation_id) <= MAX_ID_LENGTH and generation_id.isprintable():
-            generation = find_generation(generation_id, owner)
+        generation = requested_generation(request)
+        stored = None
         if generation is not None:
-            stored = content.content_of(generation_id, owner)
+            stored = content.content_of(generation.id, request_key(request).user_id)
         if generation is None or stored is None:
             # Someone else's generation, or one whose content was not logged or has expired.
             raise ApiError(404, "Generation content not found")

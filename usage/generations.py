@@ -144,18 +144,22 @@ def find_generation(generation_id: str, user_id: int) -> Generation | None:
     return generation
 
 
+def requested_generation(request: Request) -> Generation | None:
+    """The generation named by `?id=`, if it is the calling key's account's (400 without id)."""
+    generation_id = request.query_params.get("id", "").strip()
+    if not generation_id:
+        raise ApiError(400, "Missing required query parameter: id")
+    if len(generation_id) > MAX_ID_LENGTH or not generation_id.isprintable():
+        return None
+    return find_generation(generation_id, request_key(request).user_id)
+
+
 class GenerationView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
 
     def get(self, request: Request) -> Response:
-        generation_id = request.query_params.get("id", "").strip()
-        if not generation_id:
-            raise ApiError(400, "Missing required query parameter: id")
-        owner_id = request_key(request).user_id
-        generation = None
-        if len(generation_id) <= MAX_ID_LENGTH and generation_id.isprintable():
-            generation = find_generation(generation_id, owner_id)
+        generation = requested_generation(request)
         if generation is None:
             # Someone else's generation is "not found" too: its existence is not revealed.
             raise ApiError(404, "Generation not found")
