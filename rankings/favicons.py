@@ -19,8 +19,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
+from rankings.leaderboards import publish_version
 from rankings.models import App, AppIcon
 
 TIMEOUT_S = 3.0
@@ -149,7 +151,12 @@ def refresh_icon(app: App, now: datetime | None = None) -> AppIcon:
         values = {"content": icon.content, "content_type": icon.content_type, "error": ""}
     except Refused as error:
         values = {"content": b"", "content_type": "", "error": str(error)[:1000]}
+    before = AppIcon.objects.filter(app=app).values_list("content", flat=True).first()
     row, _ = AppIcon.objects.update_or_create(app=app, defaults=values | {"fetched_at": now})
+    if bytes(before or b"") != row.content:
+        # /apps and app pages are cached per rankings version and say whether a card has an
+        # icon: a new version shows an icon that appeared, changed or went away at once.
+        transaction.on_commit(publish_version)
     return row
 
 

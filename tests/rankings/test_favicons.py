@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from rankings import favicons
 from rankings.favicons import Refused, check_url, fetch_icon, refresh_icons
+from rankings.leaderboards import VERSION_KEY, publish_version
 from rankings.models import App, AppIcon, AppRanking
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,3 +160,21 @@ def test_job_stores_icons_and_cards_show_them(site, live_server, page, tmp_path:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/apps")
     page.screenshot(path=str(tmp_path / "apps-390.png"), full_page=True)
+
+
+def test_cached_pages_show_a_new_icon_without_waiting_for_a_refresh(site, client,
+                                                                     redis_client) -> None:
+    good = site({"/favicon.ico": (200, "image/png", png(16))})
+    app = make_app(good, "Fresh Icon")
+    publish_version()  # the pages are now served from the cache of this rankings version
+    icon = f'src="/apps/{app.pk}/icon"'
+    for url in ("/apps", f"/apps/{app.pk}"):
+        assert icon not in client.get(url).content.decode()  # cached with its initial
+    assert refresh_icons() == 1
+    for url in ("/apps", f"/apps/{app.pk}"):
+        assert icon in client.get(url).content.decode(), url
+    # A job run that changes nothing keeps the cached pages.
+    version = cache.get(VERSION_KEY)
+    AppIcon.objects.update(fetched_at=datetime.now(UTC) - timedelta(days=30))
+    assert refresh_icons() == 1
+    assert cache.get(VERSION_KEY) == version
