@@ -45,6 +45,10 @@ class Generation(models.Model):
     tokens_cached = models.BigIntegerField(default=0)
     # USD, exactly the charged nano-dollars of the event (cost == cost_nanos / 1e9).
     cost = models.DecimalField(max_digits=20, decimal_places=9)
+    # With the account's own provider key (BYOK): the provider's list price, which the provider
+    # bills the account itself (`cost` is only the fee). 0 otherwise; a database default too, so
+    # inserts that name no such column (COPY of older code, seeds) still work.
+    byok_usage = models.DecimalField(max_digits=20, decimal_places=9, default=0, db_default=0)
     latency_ms = models.IntegerField(null=True, blank=True)
     ttft_ms = models.IntegerField(null=True, blank=True)
     generation_time_ms = models.IntegerField(null=True, blank=True)
