@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncDate
 
 from billing.models import LedgerEntry, Purchase
@@ -43,7 +43,7 @@ def rows(user_id: int) -> list[Row]:
         LedgerEntry.objects.filter(user_id=user_id, kind=LedgerEntry.Kind.USAGE)
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day")
-        .annotate(total=Sum("amount"), n=Count("id"))
+        .annotate(total=Sum("amount"), n=Sum("generations"))
     )
     for d in days:
         result.append(

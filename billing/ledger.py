@@ -148,46 +148,48 @@ def post(
 
 
 def usage_key(generation_id: str) -> str:
-    """The idempotency key of a generation's usage charge."""
+    """The idempotency key of the usage row that starts with this generation."""
     return f"gen:{generation_id}"
 
 
 def record_usage(charges: Iterable[tuple[int | None, str, Decimal]]) -> int:
-    """Charge generations: one usage row per (user_id, generation_id, cost USD).
+    """Charge generations stored for the first time in the caller's transaction: one usage row
+    per account, for the sum of its generations' costs (user_id, generation_id, cost USD).
 
-    Call it inside the transaction that stores the generations. A generation already charged
-    (a re-delivered event) charges nothing; free generations and ones without an owner write
-    no row. Returns how many generations were newly charged.
+    The metering consumer calls it with the generations its insert found new, so an event
+    delivered again reaches no charge: the generation table, in the same transaction, is what
+    makes a charge happen once. A call repeated with the same generations is refused by the
+    row's idempotency key (the account's first generation id). Free generations and ones
+    without an owner write nothing. Returns how many generations were newly charged.
     """
-    users: list[int] = []
-    keys: list[str] = []
-    amounts: list[Decimal] = []
+    per_user: dict[int, tuple[str, Decimal, int]] = {}
     for user_id, generation_id, cost in charges:
         value = _exact(cost)
-        if user_id is None or value == 0:
-            continue
         if value < 0:
             raise LedgerError(f"generation {generation_id} has a negative cost {value}")
-        users.append(user_id)
-        keys.append(usage_key(generation_id))
-        amounts.append(-value)
-    if not users:
+        if user_id is None or value == 0:
+            continue
+        first, total, count = per_user.get(user_id, (generation_id, Decimal(0), 0))
+        per_user[user_id] = (min(first, generation_id), total + value, count + 1)
+    if not per_user:
         return 0
+    users = sorted(per_user)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
-            insert into billing_ledgerentry
-                (user_id, amount, kind, idempotency_key, reference, memo, created_at)
-            select u, a, 'usage', k, substr(k, 5), '', now()
-            from unnest(%s::bigint[], %s::numeric[], %s::text[]) as t(u, a, k)
+            insert into billing_ledgerentry (user_id, amount, kind, idempotency_key, reference,
+                                             memo, generations, created_at)
+            select u, a, 'usage', k, substr(k, 5), '', n, now()
+            from unnest(%s::bigint[], %s::numeric[], %s::text[], %s::int[]) as t(u, a, k, n)
             on conflict (idempotency_key) do nothing
-            returning user_id, amount
+            returning user_id, amount, generations
             """,
-            [users, amounts, keys],
+            [users, [-per_user[u][1] for u in users], [usage_key(per_user[u][0]) for u in users],
+             [per_user[u][2] for u in users]],
         )
         new = cursor.fetchall()
-        _add_to_balances((user_id, Kind.USAGE, amount) for user_id, amount in new)
-    return len(new)
+        _add_to_balances((user_id, Kind.USAGE, amount) for user_id, amount, _ in new)
+    return sum(count for _, _, count in new)
 
 
 def balance(user_id: int) -> Balance:
@@ -201,15 +203,6 @@ def balances(user_ids: Iterable[int] | None = None) -> dict[int, Balance]:
     if user_ids is not None:
         rows = rows.filter(user_id__in=list(user_ids))
     return {row.user_id: row for row in rows}
-
-
-def charged_generations(generation_ids: Iterable[str]) -> set[str]:
-    """Which of these generations already have their usage row."""
-    keys = [usage_key(g) for g in generation_ids]
-    found = LedgerEntry.objects.filter(idempotency_key__in=keys).values_list(
-        "idempotency_key", flat=True
-    )
-    return {key.removeprefix("gen:") for key in found}
 
 
 def grant_credits(

@@ -32,9 +32,11 @@ class LedgerEntry(models.Model):
     # Posting twice with the same key records the movement once (a Stripe event id, a
     # generation id, a command's run id...).
     idempotency_key = models.CharField(max_length=200, unique=True)
-    # What the movement is about (a generation id, a Stripe payment), for search.
+    # What the movement is about (a usage row's first generation id, a Stripe payment).
     reference = models.CharField(max_length=200, blank=True, db_index=True)
     memo = models.TextField(blank=True)  # why: required for a manual adjustment
+    # A usage row charges the account's new generations of one metering batch: how many.
+    generations = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -1,18 +1,21 @@
-"""Generations into the generation table fast: one COPY and one INSERT per batch.
+"""Generations into the generation table fast: one lookup and one COPY per batch.
 
 The metering consumer stores batches of about a thousand generations many times a second.
 Django's bulk_create builds one huge INSERT with a parameter per value, which Postgres parses
-and plans every time; here the batch is streamed with COPY into a temporary table of the
-same columns, then moved with one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, so that
+and plans every time, and a model instance per row costs more than the insert itself. Here the
+batch's column values are streamed with COPY straight into the (partitioned) table:
 
-- the rollup triggers still see the batch as one statement (one grouped upsert per rollup);
-- a re-delivered event (same id, same created_at) is skipped, as before;
+- the rollup triggers see the COPY as one statement (one grouped upsert per rollup);
+- a re-delivered event (same id, same created_at) is left out by one lookup of the batch's ids
+  before the COPY. Two consumers storing the same entry at the same instant (a claim racing
+  a slow consumer) collide on the primary key instead: the caller's transaction fails with an
+  IntegrityError and the batch is stored again, when the lookup sees the other's row;
 - the caller learns which generations were new.
 """
 
-import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from operator import itemgetter
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -20,50 +23,40 @@ from psycopg.types.json import Jsonb
 
 from usage.models import Generation
 
-_FIELDS = list(Generation._meta.concrete_fields)
-_COLUMNS = ", ".join(f.column for f in _FIELDS)
-# Named after its columns: a connection that outlives a migration adding a column gets a new
-# table rather than a COPY into one that lacks it.
-_STAGE = "generation_batch_" + hashlib.sha1(_COLUMNS.encode()).hexdigest()[:10]  # noqa: S324
-_MOVE = (
-    f"INSERT INTO rankings_generation ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE}"  # noqa: S608
-    " ON CONFLICT DO NOTHING RETURNING id"
+_FIELDS = [f.attname for f in Generation._meta.concrete_fields]
+_COLUMNS = ", ".join(f.column for f in Generation._meta.concrete_fields)
+_TABLE = Generation._meta.db_table
+_VALUES = itemgetter(*_FIELDS)
+_JSON = _FIELDS.index("provider_responses")
+_STORED = (
+    f"SELECT id FROM {_TABLE}"  # noqa: S608
+    " WHERE id = ANY(%s) AND created_at BETWEEN %s AND %s"
 )
 
 
-def insert_generations(generations: Sequence[Generation]) -> set[str]:
-    """Insert the generations that are not stored yet; returns the ids that were new.
+def insert_generations(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert the generations (column values by attribute name, as usage.events.columns gives
+    them) that are not stored yet; returns those that were new.
 
     Call it inside the caller's transaction (the triggers' rollups commit with the rows).
     """
-    if not generations:
-        return set()
+    if not rows:
+        return []
     # psycopg's own cursor (for COPY), its errors turned into Django's as for any query.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor
-        raw.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE}"
-            f" (LIKE rankings_generation INCLUDING DEFAULTS)"
-        )
+        # The time bounds let Postgres look only at the partitions the batch falls in.
+        times = [row["created_at"] for row in rows]
+        raw.execute(_STORED, [[row["id"] for row in rows], min(times), max(times)])
+        stored = {found for (found,) in raw.fetchall()}
+        new = [row for row in {row["id"]: row for row in rows}.values()
+               if row["id"] not in stored]
         now = timezone.now()
-        with raw.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy:
-            for generation in generations:
-                copy.write_row(_row(generation, now))
-        raw.execute(_MOVE)
-        new = {row[0] for row in raw.fetchall()}
-        # Emptied now, not ON COMMIT (the caller's transaction may span batches), and by
-        # TRUNCATE: nothing vacuums temporary tables, deleted rows would pile up.
-        raw.execute(f"TRUNCATE {_STAGE}")
+        with raw.copy(f"COPY {_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
+            for row in new:
+                row.setdefault("recorded_at", now)
+                values = list(_VALUES(row))
+                if values[_JSON] is not None:
+                    values[_JSON] = Jsonb(values[_JSON])
+                copy.write_row(values)
     return new
-
-
-def _row(generation: Generation, now: datetime) -> list[object]:
-    row: list[object] = []
-    for field in _FIELDS:
-        value = getattr(generation, field.attname)
-        if field.attname == "recorded_at" and value is None:
-            value = generation.recorded_at = now
-        elif field.attname == "provider_responses" and value is not None:
-            value = Jsonb(value)
-        row.append(value)
-    return row

@@ -12,7 +12,7 @@ import binascii
 import json
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,12 +47,12 @@ def from_event(event: dict[str, Any], generation_id: str, user_id: int | None,
                              created_at=created_at, data=data)
 
 
-def store(rows: Sequence[GenerationContent], generations: Iterable[Generation]) -> None:
-    """Insert the content rows of generations that still have their owner (a deleted account's
-    content is not kept); a re-delivered one is skipped."""
+def store(rows: Sequence[GenerationContent], owners: Mapping[str, int | None]) -> None:
+    """Insert the content rows of generations that still have their owner (`owners`: the
+    batch's generation ids and their accounts; a deleted account's content is not kept); a
+    re-delivered one is skipped."""
     if not rows:
         return
-    owners = {g.id: g.user_id for g in generations}
     kept = [row for row in rows if owners.get(row.generation_id) == row.user_id]
     GenerationContent.objects.bulk_create(kept, ignore_conflicts=True)
 

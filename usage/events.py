@@ -1,7 +1,9 @@
-"""A usage event (the JSON of docs/gateway-state.md) read into an unsaved Generation.
+"""A usage event (the JSON of docs/gateway-state.md) read into a Generation's column values.
 
 Every field is checked for presence and type: an event that cannot become a Generation raises
-MalformedEvent, which the consumer stores as a dead letter instead of a row.
+MalformedEvent, which the consumer stores as a dead letter instead of a row. The consumer
+copies the values straight into the table (rankings/ingest.py); building a model instance per
+event would cost more than everything else it does with the event.
 """
 
 import json
@@ -77,8 +79,9 @@ def _cost(event: dict[str, Any]) -> Decimal:
     return Decimal(nanos).scaleb(-9)
 
 
-def parse_event(event: Any) -> Generation:
-    """An unsaved Generation from a decoded event (the JSON of docs/gateway-state.md)."""
+def columns(event: Any) -> dict[str, Any]:
+    """A Generation's values by attribute name, from a decoded event; `recorded_at` is left to
+    the writer."""
     if not isinstance(event, dict):
         raise MalformedEvent("the event is not a JSON object")
     generation_id = _field(event, "id", str)
@@ -97,7 +100,7 @@ def parse_event(event: Any) -> Generation:
     if parent_id is not None and (not parent_id.startswith("gen-") or len(parent_id) > 100):
         raise MalformedEvent(f"not a parent generation id: {parent_id[:120]!r}")
     throughput = _optional(event, "throughput", (int, float))
-    return Generation(
+    return dict(
         id=generation_id,
         user_id=_field(event, "user_id", int),
         key_id=_optional(event, "key_id", int),
@@ -117,6 +120,8 @@ def parse_event(event: Any) -> Generation:
         tokens_reasoning=_count(event, "tokens_reasoning") if "tokens_reasoning" in event else 0,
         tokens_cached=_count(event, "tokens_cached") if "tokens_cached" in event else 0,
         cost=_cost(event),
+        byok_usage=Decimal(_count(event, "byok_usage_nanos")).scaleb(-9)
+        if "byok_usage_nanos" in event else Decimal(0),
         latency_ms=_millis(event, "latency_ms"),
         ttft_ms=_millis(event, "ttft_ms"),
         generation_time_ms=_millis(event, "generation_time_ms"),
@@ -138,14 +143,24 @@ def parse_event(event: Any) -> Generation:
     )
 
 
+def parse_event(event: Any) -> Generation:
+    """An unsaved Generation from a decoded event (the JSON of docs/gateway-state.md)."""
+    return Generation(**columns(event))
+
+
 def parse_raw(raw: str | bytes) -> Generation:
-    return read_raw(raw)[0]
+    return parse_event(decode(raw))
 
 
-def read_raw(raw: str | bytes) -> tuple[Generation, dict[str, Any]]:
-    """The Generation and the decoded event it came from (which may carry its content)."""
+def read_raw(raw: str | bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Generation's column values and the decoded event they came from (which may carry
+    its content)."""
+    event = decode(raw)
+    return columns(event), event
+
+
+def decode(raw: str | bytes) -> Any:
     try:
-        event = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedEvent(f"invalid JSON: {exc}") from None
-    return parse_event(event), event

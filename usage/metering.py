@@ -9,8 +9,8 @@ one Generation row:
 
 - entries are read with a consumer group, so each one stays in the group's pending list until
   it is acknowledged, and it is acknowledged only after the transaction that stored it commits;
-- a crash between commit and XACK re-delivers entries that are already stored, and
-  `bulk_create(ignore_conflicts=True)` on the generation id makes the second insert a no-op;
+- a crash between commit and XACK re-delivers entries that are already stored, and the insert
+  leaves out generation ids that are stored already (rankings/ingest.py);
 - on start (and after an error) a consumer re-reads its own pending entries, and it claims
   entries that another consumer left pending for longer than `claim_idle_ms` (a consumer that
   died and will never come back under the same name).
@@ -38,7 +38,7 @@ from billing.topup import after_usage
 from rankings.ingest import insert_generations
 from usage import content
 from usage.events import MalformedEvent, parse_event, parse_raw, read_raw
-from usage.models import DeadLetter, Generation, GenerationContent
+from usage.models import DeadLetter, GenerationContent
 from usage.streams import GROUP, STREAMS, Entry, safe_trim_id, text_of, trim_acknowledged
 
 __all__ = [
@@ -72,11 +72,12 @@ class BatchResult:
         return self.generations + self.dead
 
 
-Split = tuple[list[Generation], list[DeadLetter], list[GenerationContent]]
+Row = dict[str, Any]  # a generation's column values (usage.events.columns)
+Split = tuple[list[Row], list[DeadLetter], list[GenerationContent]]
 
 
 def _split(entries: Sequence[Entry]) -> Split:
-    generations: list[Generation] = []
+    generations: list[Row] = []
     dead: list[DeadLetter] = []
     contents: list[GenerationContent] = []
     for raw_id, fields in entries:
@@ -88,42 +89,42 @@ def _split(entries: Sequence[Entry]) -> Split:
             dead.append(DeadLetter(entry_id=entry_id, raw=repr(fields), error=reason))
             continue
         try:
-            generation, event = read_raw(raw)
+            row, event = read_raw(raw)
         except MalformedEvent as exc:
             text = raw.decode(errors="replace")
             dead.append(DeadLetter(entry_id=entry_id, raw=text, error=str(exc)))
             continue
-        generations.append(generation)
-        stored = content.from_event(event, generation.id, generation.user_id,
-                                    generation.created_at)
+        generations.append(row)
+        stored = content.from_event(event, row["id"], row["user_id"], row["created_at"])
         if stored is not None:
             contents.append(stored)
     return generations, dead, contents
 
 
-def _drop_unknown_users(generations: Iterable[Generation]) -> None:
+def _drop_unknown_users(generations: Iterable[Row]) -> None:
     """A user deleted between the request and now keeps their generation, without an owner."""
-    wanted = {g.user_id for g in generations if g.user_id is not None}
+    wanted = {g["user_id"] for g in generations if g["user_id"] is not None}
     known = set(get_user_model().objects.filter(pk__in=wanted).values_list("pk", flat=True))
     for generation in generations:
-        if generation.user_id not in known:
-            logger.warning("generation %s: unknown user %s", generation.id, generation.user_id)
-            generation.user_id = None
+        if generation["user_id"] not in known and generation["user_id"] is not None:
+            logger.warning("generation %s: unknown user %s", generation["id"],
+                           generation["user_id"])
+            generation["user_id"] = None
 
 
-def _insert(generations: list[Generation], dead: list[DeadLetter],
+def _insert(generations: list[Row], dead: list[DeadLetter],
             contents: Sequence[GenerationContent] = ()) -> BatchResult:
     """One transaction; the caller acknowledges the entries only once it has committed."""
     with transaction.atomic():
         _drop_unknown_users(generations)
         # Idempotent by primary key: a re-delivered event (or one stored by another consumer
-        # that claimed it) is skipped by ON CONFLICT DO NOTHING. One COPY and one INSERT.
-        insert_generations(generations)
-        # The usage charge commits with its generation, once per generation id.
-        record_usage((g.user_id, g.id, g.cost) for g in generations)
-        after_usage({g.user_id for g in generations if g.user_id is not None})
+        # that claimed it) is left out, and so is its charge: the usage charge commits with
+        # its generation, once per generation id.
+        new = insert_generations(generations)
+        record_usage((g["user_id"], g["id"], g["cost"]) for g in new)
+        after_usage({g["user_id"] for g in new if g["user_id"] is not None})
         DeadLetter.objects.bulk_create(dead, ignore_conflicts=True)
-        content.store(contents, generations)
+        content.store(contents, {g["id"]: g["user_id"] for g in generations})
     return BatchResult(generations=len(generations), dead=len(dead))
 
 

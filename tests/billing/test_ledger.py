@@ -67,15 +67,22 @@ def test_movements_the_ledger_refuses(ada, amount, kind, memo, message):
     assert ledger.balance(ada.pk).credits == 0
 
 
-def test_a_redelivered_usage_event_charges_nothing_twice(ada):
-    charges = [(ada.pk, f"gen-{i}", Decimal("0.000012345")) for i in range(50)]
-    assert ledger.record_usage(charges) == 50
-    assert ledger.record_usage([*charges[10:20], (ada.pk, "gen-50", Decimal("0.1"))]) == 1
-    assert ledger.balance(ada.pk).usage == Decimal("0.000617250") + Decimal("0.1")
-    assert LedgerEntry.objects.filter(kind="usage").count() == 51
+def test_usage_is_one_row_per_account_and_batch_exact_to_the_nano_dollar(ada):
+    bob = User.objects.create(username="bob")
+    charges = [(ada.pk, f"gen-{i:02d}", Decimal("0.000012345")) for i in range(50)]
+    assert ledger.record_usage([*charges, (bob.pk, "gen-b", Decimal("0.1"))]) == 51
+    rows = LedgerEntry.objects.filter(kind="usage").order_by("user_id")
+    assert [(r.user_id, r.amount, r.generations, r.reference) for r in rows] == [
+        (ada.pk, Decimal("-0.000617250"), 50, "gen-00"),
+        (bob.pk, Decimal("-0.1"), 1, "gen-b"),
+    ]
+    assert ledger.balance(ada.pk).usage == Decimal("0.000617250")
+    # The same batch again (a retried call) charges nothing: its key is the first generation.
+    assert ledger.record_usage(list(reversed(charges))) == 0
+    assert ledger.balance(ada.pk).usage == Decimal("0.000617250")
     # Free generations and generations without an owner write no row.
     assert ledger.record_usage([(ada.pk, "gen-free", Decimal(0)), (None, "gen-x", Decimal(1))]) == 0
-    assert ledger.charged_generations(["gen-3", "gen-free", "gen-404"]) == {"gen-3"}
+    assert LedgerEntry.objects.filter(kind="usage").count() == 2
 
 
 def test_concurrent_writers_never_lose_an_update(ada):

@@ -36,8 +36,20 @@ def test_every_stored_generation_is_charged_once_to_the_nano_dollar():
     assert Generation.objects.count() == 4
     assert balance(ada.pk).usage == Decimal("0.000045161")
     assert balance(bob.pk).usage == Decimal("1.5")
-    charged = set(LedgerEntry.objects.filter(kind="usage").values_list("reference", flat=True))
-    assert charged == {e["id"] for e in events[:3]}  # a free generation writes no row
+    # One usage row per account and batch, counting its generations; a free one counts none.
+    rows = LedgerEntry.objects.filter(kind="usage")
+    assert sorted((r.user_id, r.generations) for r in rows) == [(ada.pk, 2), (bob.pk, 1)]
+
+
+def test_a_batch_that_repeats_some_generations_charges_only_the_new_ones():
+    ada = User.objects.create(username="ada")
+    first = [usage_event(ada.pk, cost="0.25", cost_nanos=250_000_000) for _ in range(3)]
+    store_batch(entries(first))
+    later = usage_event(ada.pk, cost="0.5", cost_nanos=500_000_000)
+    store_batch(entries([first[2], later, first[0]]))  # claimed back, with one new event
+
+    assert balance(ada.pk).usage == Decimal("1.25")
+    assert sum(r.generations for r in LedgerEntry.objects.filter(kind="usage")) == 4
 
 
 def test_a_generation_of_a_deleted_account_is_stored_without_a_charge():
