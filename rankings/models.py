@@ -77,6 +77,7 @@ class AccountDailyUsage(models.Model):
     tokens_reasoning = models.BigIntegerField(default=0)
     tokens_cached = models.BigIntegerField(default=0)
     cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
+    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
 
     class Meta:
         constraints = [
@@ -89,6 +90,31 @@ class AccountDailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} account {self.user_id} {self.model}"
+
+
+class AccountModelDay(models.Model):
+    """AccountDailyUsage without keys and apps: one row per account, UTC day, model and
+    provider, exactly the rows GET /api/v1/activity returns, so it reads what it answers (a busy
+    account spreads a model's day over many keys and apps). Kept by the same triggers."""
+
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    model = models.TextField()
+    provider = models.TextField()
+    requests = models.BigIntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    tokens_reasoning = models.BigIntegerField(default=0)
+    tokens_cached = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
+    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "day", "model", "provider"],
+                                               name="accountmodelday_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} account {self.user_id} {self.model} {self.provider}"
 
 
 class ChangedDay(models.Model):

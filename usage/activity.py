@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from accounts.models import ApiKey
-from rankings.models import AccountDailyUsage, App
+from rankings.models import AccountDailyUsage, AccountModelDay, App
 from usage.models import Generation
 
 BREAKDOWNS = ("model", "provider", "key_id", "app")
@@ -157,38 +157,46 @@ def generations(user_id: int, filters: Filters) -> QuerySet[Generation]:
 def activity_items(
     user_id: int, start: date, end: date, key_id: int | None
 ) -> list[dict[str, Any]]:
-    """GET /api/v1/activity rows: one per (UTC day, model, provider), newest day first."""
+    """GET /api/v1/activity rows: one per (UTC day, model, provider), newest day first.
+
+    Unfiltered, they are read as they are stored (AccountModelDay: keys and apps summed by the
+    triggers), so the time follows the answer's size, not the account's traffic; one key's rows
+    are summed from AccountDailyUsage, which keeps keys."""
     from marketplace.catalog import get_catalog
 
-    filters = Filters(start=start, end=end, key_id=key_id)
-    grouped = (
-        rollups(user_id, filters)
-        .values("day", "model", "provider")
-        .annotate(
-            usage=Sum("cost"), count=Sum("requests"), prompt=Sum("tokens_prompt"),
-            completion=Sum("tokens_completion"), reasoning=Sum("tokens_reasoning"),
-            cached=Sum("tokens_cached"),
-        )
-        .order_by("-day", "model", "provider")
-    )
+    sums = ("requests", "tokens_prompt", "tokens_completion", "tokens_reasoning",
+            "tokens_cached", "cost", "byok_usage")
+    rows: QuerySet[Any]
+    if key_id is None:
+        rows = AccountModelDay.objects.filter(user_id=user_id, day__gte=start, day__lte=end)
+        rows = rows.values_list("day", "model", "provider", *sums)
+    else:
+        rows = rollups(user_id, Filters(start=start, end=end, key_id=key_id))
+        rows = rows.values_list("day", "model", "provider").annotate(*(Sum(s) for s in sums))
     catalog = get_catalog()
+    # The standard endpoint of each (model, provider), looked up once per pair, not per row.
+    endpoints: dict[tuple[str, str], Any] = {}
     items = []
-    for row in grouped:
-        endpoint = next((e for e in catalog.endpoints.get(row["model"], [])
-                         if e.provider_slug == row["provider"] and e.is_standard), None)
+    for day, model, provider, count, prompt, completion, reasoning, cached, cost, byok in (
+            rows.order_by("-day", "model", "provider")):
+        pair = (model, provider)
+        if pair not in endpoints:
+            endpoints[pair] = next((e for e in catalog.endpoints.get(model, [])
+                                    if e.provider_slug == provider and e.is_standard), None)
+        endpoint = endpoints[pair]
         items.append({
-            "date": row["day"].isoformat(),
-            "model": row["model"],
-            "model_permaslug": row["model"],
+            "date": day.isoformat(),
+            "model": model,
+            "model_permaslug": model,
             "endpoint_id": str(endpoint.pk) if endpoint else "",
-            "provider_name": endpoint.provider_name if endpoint else row["provider"],
-            "usage": float(row["usage"]),
-            "byok_usage_inference": 0.0,
-            "requests": row["count"],
-            "prompt_tokens": row["prompt"],
-            "completion_tokens": row["completion"],
-            "reasoning_tokens": row["reasoning"],
+            "provider_name": endpoint.provider_name if endpoint else provider,
+            "usage": float(cost),
+            "byok_usage_inference": float(byok),
+            "requests": count,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "reasoning_tokens": reasoning,
             # Not in the reference's shape, but the openrouter SDK requires it.
-            "cached_tokens": row["cached"],
+            "cached_tokens": cached,
         })
     return items

@@ -4,6 +4,7 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
 from django.contrib.auth.models import User
@@ -47,6 +48,7 @@ def generation(rng: random.Random, user_id: int | None, number: int, **extra: ob
         tokens_reasoning=rng.randrange(0, 100),
         tokens_cached=rng.randrange(0, 100),
         cost=Decimal(rng.randrange(0, 10**7)).scaleb(-9),
+        byok_usage=rng.choice([Decimal(0), Decimal(rng.randrange(1, 10**8)).scaleb(-9)]),
         latency_ms=rng.choice([None, rng.randrange(50, 5000)]),
         ttft_ms=rng.choice([None, rng.randrange(20, 900)]),
         throughput=rng.choice([None, rng.random() * 200]),
@@ -79,7 +81,11 @@ def rollup_rows() -> list[tuple[object, ...]]:
 
 ACCOUNT_DAY = (
     "user_id, day, key_id, model, provider, app, requests, tokens_prompt, tokens_completion,"
-    " tokens_reasoning, tokens_cached, cost"
+    " tokens_reasoning, tokens_cached, cost, byok_usage"
+)
+ACCOUNT_SUMS = (
+    "count(*), sum(tokens_prompt), sum(tokens_completion), sum(tokens_reasoning),"
+    " sum(tokens_cached), sum(cost), sum(byok_usage)"
 )
 
 
@@ -87,9 +93,8 @@ def account_day_groups() -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date,"
-            " coalesce(key_id, 0), model, provider, rankings_app_origin(http_referer), count(*),"
-            " sum(tokens_prompt), sum(tokens_completion), sum(tokens_reasoning),"
-            " sum(tokens_cached), sum(cost)"
+            " coalesce(key_id, 0), model, provider, rankings_app_origin(http_referer),"
+            f" {ACCOUNT_SUMS}"
             " FROM rankings_generation GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
         )
         return cursor.fetchall()
@@ -99,6 +104,25 @@ def account_day_rollups() -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {ACCOUNT_DAY} FROM rankings_accountdailyusage ORDER BY 1, 2, 3, 4, 5, 6"
+        )
+        return cursor.fetchall()
+
+
+def account_model_day_groups() -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date, model, provider,"
+            f" {ACCOUNT_SUMS} FROM rankings_generation GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        )
+        return cursor.fetchall()
+
+
+def account_model_day_rollups() -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id, day, model, provider, requests, tokens_prompt, tokens_completion,"
+            " tokens_reasoning, tokens_cached, cost, byok_usage"
+            " FROM rankings_accountmodelday ORDER BY 1, 2, 3, 4"
         )
         return cursor.fetchall()
 
@@ -126,6 +150,7 @@ def category_rollups() -> list[tuple[object, ...]]:
 def assert_exact() -> None:
     assert rollup_rows() == direct_groups()
     assert account_day_rollups() == account_day_groups()
+    assert account_model_day_rollups() == account_model_day_groups()
     assert category_rollups() == category_groups()
     # Float sums are the one inexact column: equal up to rounding.
     with connection.cursor() as cursor:
@@ -158,6 +183,12 @@ def test_random_batches_late_rows_and_redelivery_match_group_by() -> None:
     Generation.objects.bulk_create([generation(rng, user.pk, 99999)], ignore_conflicts=True)
     assert Generation.objects.count() == 1201
     assert_exact()
+    # The migration that introduced the per-model table fills it from the account days.
+    fill = import_module("rankings.migrations.0012_account_model_days_and_byok_usage")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM rankings_accountmodelday")
+        cursor.execute(fill.FILL_ACCOUNT_MODEL_DAYS)
+    assert account_model_day_rollups() == account_model_day_groups()
     # Deleting generations (demo data cleared) subtracts them again.
     Generation.objects.filter(user_id=user.pk).delete()
     assert_exact()
