@@ -273,6 +273,8 @@ class Completions:
             "tokens_cached": usage.cached_tokens,
             "cost": f"{charged.total:.9f}",
             "cost_nanos": charged.nanos,
+            # BYOK: the provider's list price, billed to the account by the provider.
+            "byok_usage_nanos": gen.byok_listed_nanos if charged.upstream is not None else 0,
             "latency_ms": round(latency),
             "ttft_ms": round((first - gen.started) * 1000),
             "generation_time_ms": round(generation_ms),
