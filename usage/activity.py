@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from accounts.models import ApiKey
 from rankings.models import AccountDailyUsage, AccountModelDay, App
@@ -154,6 +154,21 @@ def generations(user_id: int, filters: Filters) -> QuerySet[Generation]:
     return rows.order_by("-created_at", "-id")
 
 
+_ACTIVITY_SQL = """
+SELECT to_char(day, 'YYYY-MM-DD'), model, provider, {sums}
+FROM {table}
+WHERE user_id = %s AND day >= %s AND day <= %s {where}
+{group}
+ORDER BY day DESC, model, provider
+"""
+# Money leaves as the float the API answers with (cast by Postgres: no Decimal per row).
+_STORED = ("requests, tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached,"
+           " cost::float8, byok_usage::float8")
+_SUMMED = ("sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,"
+           " sum(tokens_reasoning)::bigint, sum(tokens_cached)::bigint, sum(cost)::float8,"
+           " sum(byok_usage)::float8")
+
+
 def activity_items(
     user_id: int, start: date, end: date, key_id: int | None
 ) -> list[dict[str, Any]]:
@@ -164,34 +179,37 @@ def activity_items(
     are summed from AccountDailyUsage, which keeps keys."""
     from marketplace.catalog import get_catalog
 
-    sums = ("requests", "tokens_prompt", "tokens_completion", "tokens_reasoning",
-            "tokens_cached", "cost", "byok_usage")
-    rows: QuerySet[Any]
+    params: list[Any] = [user_id, start, end]
     if key_id is None:
-        rows = AccountModelDay.objects.filter(user_id=user_id, day__gte=start, day__lte=end)
-        rows = rows.values_list("day", "model", "provider", *sums)
+        sql = _ACTIVITY_SQL.format(sums=_STORED, table=AccountModelDay._meta.db_table,
+                                   where="", group="")
     else:
-        rows = rollups(user_id, Filters(start=start, end=end, key_id=key_id))
-        rows = rows.values_list("day", "model", "provider").annotate(*(Sum(s) for s in sums))
+        sql = _ACTIVITY_SQL.format(sums=_SUMMED, table=AccountDailyUsage._meta.db_table,
+                                   where="AND key_id = %s", group="GROUP BY day, model, provider")
+        params.append(key_id)
     catalog = get_catalog()
     # The standard endpoint of each (model, provider), looked up once per pair, not per row.
-    endpoints: dict[tuple[str, str], Any] = {}
+    endpoints: dict[tuple[str, str], tuple[str, str]] = {}
     items = []
-    for day, model, provider, count, prompt, completion, reasoning, cached, cost, byok in (
-            rows.order_by("-day", "model", "provider")):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for day, model, provider, count, prompt, completion, reasoning, cached, cost, byok in rows:
         pair = (model, provider)
         if pair not in endpoints:
-            endpoints[pair] = next((e for e in catalog.endpoints.get(model, [])
-                                    if e.provider_slug == provider and e.is_standard), None)
-        endpoint = endpoints[pair]
+            endpoint = next((e for e in catalog.endpoints.get(model, [])
+                             if e.provider_slug == provider and e.is_standard), None)
+            endpoints[pair] = ((str(endpoint.pk), endpoint.provider_name) if endpoint
+                               else ("", provider))
+        endpoint_id, provider_name = endpoints[pair]
         items.append({
-            "date": day.isoformat(),
+            "date": day,
             "model": model,
             "model_permaslug": model,
-            "endpoint_id": str(endpoint.pk) if endpoint else "",
-            "provider_name": endpoint.provider_name if endpoint else provider,
-            "usage": float(cost),
-            "byok_usage_inference": float(byok),
+            "endpoint_id": endpoint_id,
+            "provider_name": provider_name,
+            "usage": cost,
+            "byok_usage_inference": byok,
             "requests": count,
             "prompt_tokens": prompt,
             "completion_tokens": completion,

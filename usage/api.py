@@ -3,6 +3,8 @@ POST /api/v1/generation/feedback; GET /api/v1/generation/content."""
 
 from datetime import timedelta
 
+import orjson
+from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +26,7 @@ class ActivityView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsManagementKey]
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         key = request_key(request)
         params = request.query_params
         if params.get("group_by") or params.get("workspace_id"):
@@ -45,7 +47,10 @@ class ActivityView(APIView):
             if found is None:
                 raise ApiError(404, "No API key with this hash on this account")
             key_id = found.pk
-        return Response({"data": activity_items(key.user_id, start, end, key_id)})
+        # Up to thousands of rows for a busy account: orjson writes them several times faster
+        # than the default renderer.
+        body = orjson.dumps({"data": activity_items(key.user_id, start, end, key_id)})
+        return HttpResponse(body, content_type="application/json")
 
 
 class FeedbackView(APIView):

@@ -81,3 +81,22 @@ def test_feedback_rejects_unknown_categories(client, make_key) -> None:
                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert answer.status_code == 400
     assert "category must be one of" in answer.json()["error"]["message"]
+
+
+def test_activity_of_one_key(client, make_key) -> None:
+    laptop = key_row(make_key("ada@example.com", name="laptop"))
+    server = key_row(make_key("ada@example.com", name="server"))
+    admin = make_key("ada@example.com", name="admin", management=True)
+    store(20, laptop)
+    store(21, server, cost=Decimal("0.000250000"))
+    store(22, server, cost=Decimal("0.000250000"), http_referer="https://other.example/")
+
+    def rows(query: str = "") -> list[tuple]:
+        answer = client.get(f"/api/v1/activity{query}", HTTP_AUTHORIZATION=f"Bearer {admin}")
+        assert answer.status_code == 200
+        return [(r["model"], r["requests"], r["usage"]) for r in answer.json()["data"]]
+
+    # All keys and apps of a day and model make one row; one key's rows are its own.
+    assert rows() == [("openai/gpt-4o", 3, 0.00125)]
+    assert rows(f"?api_key_hash={server.hash}") == [("openai/gpt-4o", 2, 0.0005)]
+    assert rows(f"?api_key_hash={laptop.hash}") == [("openai/gpt-4o", 1, 0.00075)]
