@@ -1,6 +1,10 @@
-"""Redis loses everything (FLUSHALL) in the middle of traffic through the real gateway; a
-reconcile --fix restores every balance and key-usage counter from Postgres, so nothing that
-was spent becomes spendable again."""
+"""Redis loses everything in the middle of traffic through the real gateway; a reconcile --fix
+restores every balance and key-usage counter from Postgres, so nothing that was spent becomes
+spendable again.
+
+Everything the product keeps in Redis lives in one database (this worker's): FLUSHDB of it is
+the loss. FLUSHALL would also empty the other xdist workers' databases on the same server,
+failing whatever they run at that moment."""
 
 import json
 import threading
@@ -59,14 +63,14 @@ def meter(redis_client) -> Iterator[Consumer]:
 
 
 def flush_everything(redis_client, user_id: int) -> tuple[int, list[tuple[str, int]]]:
-    """FLUSHALL, atomically with reading the account's spend and the events in its usage
-    stream that the meter had not read (their usage exists nowhere else)."""
+    """Everything lost, atomically with reading the account's spend and the events in its
+    usage stream that the meter had not read (their usage exists nowhere else)."""
     stream = gateway_state.usage_stream(gateway_state.shard_of(user_id))
     pipe = redis_client.pipeline(transaction=True)
     pipe.hget(gateway_state.account(user_id), "spent")
     pipe.xinfo_groups(stream)
     pipe.xrange(stream)
-    pipe.flushall()
+    pipe.flushdb()
     spent, groups, entries, _ = pipe.execute()
     delivered = next(g["last-delivered-id"] for g in groups if g["name"] == b"meter")
     unread = [

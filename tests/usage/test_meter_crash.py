@@ -22,21 +22,41 @@ from usage.models import Generation
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_meter(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "meter", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+StartMeter = Callable[..., subprocess.Popen[bytes]]
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+@pytest.fixture
+def start_meter(subprocess_env: dict[str, str]) -> Iterator[StartMeter]:
+    """`manage.py meter ARGS` as a process; any still running when the test ends is killed.
+
+    A consumer left running by a failed test would go on storing the next tests' events
+    (same database, same Redis database) and hold locks that block the database's flush."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(log: Path, *args: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "meter", *args],
+            cwd=ROOT,
+            env=subprocess_env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0,
+               explain: Callable[[], str] = str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
+            raise AssertionError(f"timed out waiting until {what}\n{explain()}")
         time.sleep(0.02)
 
 
@@ -62,6 +82,18 @@ def sessions(app: str, only_waiting: bool = False) -> int:
             [app, only_waiting],
         )
         return int(cursor.fetchone()[0])
+
+
+def activity(app: str) -> str:
+    """What the consumer's sessions are doing, for a failure message."""
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_stat_clear_snapshot()")
+        cursor.execute(
+            "select pid, state, wait_event_type, wait_event, left(query, 120)"
+            " from pg_stat_activity where application_name = %s",
+            [app],
+        )
+        return "\n".join(map(repr, cursor.fetchall())) or "(no sessions)"
 
 
 def end_sessions_of_dead_client(app: str) -> None:
@@ -103,16 +135,18 @@ def ada(transactional_db: None) -> User:
     ids=["same-name", "new-name"],
 )
 def test_killed_between_read_and_commit(
-    ada: User, publish, redis_client, subprocess_env, tmp_path, restart: list[str]
+    ada: User, publish, redis_client, subprocess_env, start_meter: StartMeter, tmp_path,
+    restart: list[str],
 ) -> None:
     events = [publish(usage_event(ada.pk)) for _ in range(50)]
     log = tmp_path / "meter.log"
 
     with generations_locked():
-        meter = start_meter(subprocess_env, log, "--consumer", "crashy", "--batch-size", "20")
+        meter = start_meter(log, "--consumer", "crashy", "--batch-size", "20")
         wait_until(lambda: consumer_pending(redis_client, "crashy") == 20, "a batch is read")
         app = subprocess_env["PGAPPNAME"]
-        wait_until(lambda: sessions(app, only_waiting=True) == 1, "its insert waits on the lock")
+        wait_until(lambda: sessions(app, only_waiting=True) == 1, "its insert waits on the lock",
+                   explain=lambda: f"{activity(app)}\n{log.read_text()}")
         meter.send_signal(signal.SIGKILL)
         meter.wait(timeout=10)
         end_sessions_of_dead_client(app)
@@ -120,7 +154,7 @@ def test_killed_between_read_and_commit(
     assert Generation.objects.count() == 0
     assert pending(redis_client) == 20
 
-    again = start_meter(subprocess_env, log, "--once", *restart)
+    again = start_meter(log, "--once", *restart)
     assert again.wait(timeout=60) == 0, log.read_text()
 
     assert sorted(Generation.objects.values_list("id", flat=True)) == sorted(
@@ -130,7 +164,7 @@ def test_killed_between_read_and_commit(
 
 
 def test_killed_at_random_moments(
-    ada: User, publish, redis_client, subprocess_env, tmp_path
+    ada: User, publish, redis_client, start_meter: StartMeter, tmp_path
 ) -> None:
     events = [publish(usage_event(ada.pk)) for _ in range(3000)]
     log = tmp_path / "meter.log"
@@ -138,7 +172,7 @@ def test_killed_at_random_moments(
     kills_mid_stream = 0
 
     for _ in range(3):
-        meter = start_meter(subprocess_env, log, "--batch-size", "25", "--claim-idle", "0")
+        meter = start_meter(log, "--batch-size", "25", "--claim-idle", "0")
         stored_before = Generation.objects.count()
         # Kill once it is busy: some batches committed, the stream not yet drained.
         wait_until(partial(stored_more, meter, stored_before), "the consumer stores something")
@@ -148,7 +182,7 @@ def test_killed_at_random_moments(
         if Generation.objects.count() < len(events):
             kills_mid_stream += 1
 
-    final = start_meter(subprocess_env, log, "--once", "--claim-idle", "0")
+    final = start_meter(log, "--once", "--claim-idle", "0")
     assert final.wait(timeout=120) == 0, log.read_text()
 
     assert kills_mid_stream >= 2  # the kills did land in the middle of the work
