@@ -26,6 +26,9 @@ class Generation(models.Model):
         null=True,
         blank=True,
         related_name="generations",
+        # generation_user_created (user, -created_at) serves every lookup by user; a second
+        # index on user alone would only cost the metering insert.
+        db_index=False,
     )
     key_id = models.BigIntegerField(null=True, blank=True)
     key_hash = models.TextField(blank=True)
