@@ -62,24 +62,26 @@ def meter(redis_client) -> Iterator[Consumer]:
     thread.join(10)
 
 
-def flush_everything(redis_client, user_id: int) -> tuple[int, list[tuple[str, int]]]:
-    """Everything lost, atomically with reading the account's spend and the events in its
-    usage stream that the meter had not read (their usage exists nowhere else)."""
+def flush_everything(
+    redis_client, user_id: int
+) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
+    """Everything lost, atomically with reading the account's spend, the events in its usage
+    stream that the meter had not read (their usage exists nowhere else), and those it had
+    read and not yet stored (its batch in hand: they reach the ledger only when it commits)."""
     stream = gateway_state.usage_stream(gateway_state.shard_of(user_id))
     pipe = redis_client.pipeline(transaction=True)
     pipe.hget(gateway_state.account(user_id), "spent")
     pipe.xinfo_groups(stream)
     pipe.xrange(stream)
+    pipe.xpending_range(stream, "meter", min="-", max="+", count=100_000)
     pipe.flushdb()
-    spent, groups, entries, _ = pipe.execute()
+    spent, groups, entries, pending, _ = pipe.execute()
     delivered = next(g["last-delivered-id"] for g in groups if g["name"] == b"meter")
-    unread = [
-        (event["id"], event["cost_nanos"])
-        for entry_id, fields in entries
-        if _id(entry_id) > _id(delivered)
-        for event in [json.loads(fields[b"event"])]
-    ]
-    return int(spent), unread
+    in_hand_ids = {p["message_id"] for p in pending}
+    events = [(entry_id, json.loads(fields[b"event"])) for entry_id, fields in entries]
+    unread = [(e["id"], e["cost_nanos"]) for i, e in events if _id(i) > _id(delivered)]
+    in_hand = [(e["id"], e["cost_nanos"]) for i, e in events if i in in_hand_ids]
+    return int(spent), unread, in_hand
 
 
 def _id(value: bytes) -> tuple[int, int]:
@@ -116,15 +118,18 @@ def test_flushall_mid_traffic_then_reconcile_restores_every_counter(
         w.start()
     while len(served) < 15:
         time.sleep(0.02)
-    spent_before, unread = flush_everything(redis_client, ada.user_id)
+    spent_before, unread, in_hand = flush_everything(redis_client, ada.user_id)
 
     first, last = reconcile.fix()
     assert first.drifts and not last.drifts
     # Nothing spent before the loss is spendable again, except what no one but the lost Redis
-    # had seen: events the meter had not read yet (a few ms of traffic).
+    # had seen: events the meter had not read yet (a few ms of traffic). The batch the meter
+    # had in hand is in the ledger only once it commits, which may come after this first fix:
+    # the next reconcile (below, as beat runs it) counts it.
     lost = sum(nanos for _, nanos in unread)
+    committing = sum(nanos for _, nanos in in_hand)
     assert int(redis_client.hget(gateway_state.account(ada.user_id), "spent")) >= (
-        spent_before - lost
+        spent_before - lost - committing
     )
     for w in workers:
         w.join(60)
