@@ -133,7 +133,10 @@ BEGIN
         SELECT 1 FROM rankings_app x
         WHERE x.origin = a.origin AND coalesce(a.title, x.title) = x.title
             AND x.categories @> coalesce(cats.categories, '{}')
-            AND x.first_seen <= a.first_seen AND x.last_seen >= a.last_seen - interval '1 hour')
+            AND x.first_seen <= a.first_seen AND x.last_seen >= a.last_seen - interval '1 hour'
+        -- OFFSET 0 keeps this a lookup by origin per app of the batch: as a join, the planner
+        -- (blind to a transition table's size) hashes the whole app table on every batch.
+        OFFSET 0)
     ORDER BY a.origin
     ON CONFLICT (origin) DO UPDATE SET
         title = CASE WHEN EXCLUDED.title <> ''
