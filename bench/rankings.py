@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,13 +103,14 @@ def _event(row: tuple[str, ...], number: int, tag: str) -> dict[str, object]:
 
 
 def ingest_rate(batches: int, triggers: bool, args: argparse.Namespace,
-                parsed: bool = False) -> float:
+                parsed: bool = False, consumers: int = 1) -> float:
     """Generations per second through the consumer's batch path (store_batch: parse, insert,
     ledger charge, one transaction per batch of 1,000), for traffic of the last hour; with
     `parsed`, the events are parsed beforehand and only the insert (generations, ledger
-    charge, rollup triggers) is timed."""
+    charge, rollup triggers) is timed. `consumers` share the batches, each on a connection of
+    its own, as several `manage.py meter` processes do."""
     demo = seed._accounts(args.accounts, __import__("random").Random(0))
-    tag = f"{int(triggers)}-{Generation.objects.count()}"
+    tag = f"{int(triggers)}-{consumers}-{Generation.objects.count()}"
     rows = seed.rows(batches * BATCH, 1, hours=1, models=args.models, apps=args.apps,
                      accounts=demo, seed=900 + triggers, end=datetime.now(UTC))
     entries = [(f"{n}-0".encode(), {b"event": json.dumps(_event(row, n, tag)).encode()})
@@ -118,11 +120,23 @@ def ingest_rate(batches: int, triggers: bool, args: argparse.Namespace,
                        " TRIGGER USER")
     batches_of = [entries[n * BATCH:(n + 1) * BATCH] for n in range(batches)]
     split = [_split(batch) for batch in batches_of] if parsed else []
+
+    def consume(first: int) -> None:
+        try:
+            for n in range(first, batches, consumers):
+                result = _insert(*split[n]) if parsed else store_batch(batches_of[n])
+                assert result.generations == BATCH and not result.dead, result
+        finally:
+            if consumers > 1:
+                connection.close()
+
     try:
         start = time.perf_counter()
-        for n in range(batches):
-            result = _insert(*split[n]) if parsed else store_batch(batches_of[n])
-            assert result.generations == BATCH and not result.dead, result
+        if consumers == 1:
+            consume(0)
+        else:
+            with ThreadPoolExecutor(consumers) as pool:
+                list(pool.map(consume, range(consumers)))
         return batches * BATCH / (time.perf_counter() - start)
     finally:
         with connection.cursor() as cursor:
@@ -209,6 +223,8 @@ def main() -> None:
             results["ingest with triggers (gen/s)"] = ingest_rate(args.ingest_batches, True, args)
             results["ingest without triggers (gen/s)"] = ingest_rate(
                 args.ingest_batches, False, args)
+            results["ingest with triggers, 2 consumers (gen/s)"] = ingest_rate(
+                args.ingest_batches, True, args, consumers=2)
             results["  insert only, with triggers (gen/s)"] = ingest_rate(
                 args.ingest_batches, True, args, parsed=True)
             results["  insert only, without triggers (gen/s)"] = ingest_rate(
