@@ -117,6 +117,25 @@ class AccountModelDay(models.Model):
         return f"{self.day} account {self.user_id} {self.model} {self.provider}"
 
 
+class AccountActivityDay(models.Model):
+    """GET /api/v1/activity's answer for one account and one completed UTC day, as stored JSON
+    (usage/activity.py). A completed day changes only when a late generation lands in it; the
+    rollup trigger then drops its answer, under the account's advisory lock, which the writer of
+    an answer holds too, so an answer read before a late row can never be stored after it."""
+
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    catalog_stamp = models.TextField()  # endpoint ids and names are the catalog's at the time
+    items = models.TextField()  # a JSON array, the day's rows in the API's shape
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "day"],
+                                               name="accountactivityday_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} account {self.user_id}"
+
+
 class ChangedDay(models.Model):
     """A UTC day whose rollups a statement changed since refresh_rankings last rebuilt that
     day's daily tables. The triggers append one row per day a statement touches (never an

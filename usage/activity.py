@@ -6,11 +6,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+import orjson
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from accounts.models import ApiKey
-from rankings.models import AccountDailyUsage, AccountModelDay, App
+from rankings.models import AccountActivityDay, AccountDailyUsage, AccountModelDay, App
 from usage.models import Generation
 
 BREAKDOWNS = ("model", "provider", "key_id", "app")
@@ -218,3 +219,45 @@ def activity_items(
             "cached_tokens": cached,
         })
     return items
+
+
+def activity_body(user_id: int, start: date, end: date, key_id: int | None) -> bytes:
+    """GET /api/v1/activity's JSON body. Unfiltered, each completed day's answer is stored
+    (AccountActivityDay) the first time it is asked for, so a month of a busy account is read
+    as thirty short rows, however many generations it holds."""
+    from marketplace.catalog import get_catalog
+
+    stamp = get_catalog().stamp
+    if key_id is not None or stamp is None:
+        return orjson.dumps({"data": activity_items(user_id, start, end, key_id)})
+    stored = dict(AccountActivityDay.objects.filter(
+        user_id=user_id, day__gte=start, day__lte=end, catalog_stamp=stamp,
+    ).values_list("day", "items"))
+    days = [end - timedelta(days=n) for n in range((end - start).days + 1)]
+    if missing := [day for day in days if day not in stored]:
+        stored.update(_store_days(user_id, min(missing), max(missing), stamp))
+    parts = [stored[day][1:-1] for day in days if len(stored.get(day, "[]")) > 2]
+    return ('{"data":[' + ",".join(parts) + "]}").encode()
+
+
+def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, str]:
+    """Compute the days' answers and store those of completed days (a day still running is
+    answered, never stored). The account's lock (taken by the rollup trigger before it drops
+    answers of days that late rows change) keeps a late row from landing between the read
+    and the store."""
+    today = datetime.now(UTC).date()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(7401, %s::int)", [user_id])
+        by_day: dict[date, list[dict[str, Any]]] = {
+            start + timedelta(days=n): [] for n in range((end - start).days + 1)}
+        for item in activity_items(user_id, start, end, None):
+            by_day[date.fromisoformat(item["date"])].append(item)
+        answers = {day: orjson.dumps(items).decode() for day, items in by_day.items()}
+        AccountActivityDay.objects.bulk_create(
+            [AccountActivityDay(user_id=user_id, day=day, catalog_stamp=stamp, items=items)
+             for day, items in answers.items() if day < today],
+            update_conflicts=True, unique_fields=["user_id", "day"],
+            update_fields=["catalog_stamp", "items"],
+        )
+    return answers

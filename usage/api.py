@@ -3,7 +3,6 @@ POST /api/v1/generation/feedback; GET /api/v1/generation/content."""
 
 from datetime import timedelta
 
-import orjson
 from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +14,7 @@ from accounts.permissions import HasApiKey, IsManagementKey, request_key
 from config.api_errors import ApiError
 from rankings.dates import last_completed_day, parse_day
 from usage import content, feedback
-from usage.activity import activity_items
+from usage.activity import activity_body
 from usage.generations import requested_generation
 from usage.models import Generation
 
@@ -47,9 +46,7 @@ class ActivityView(APIView):
             if found is None:
                 raise ApiError(404, "No API key with this hash on this account")
             key_id = found.pk
-        # Up to thousands of rows for a busy account: orjson writes them several times faster
-        # than the default renderer.
-        body = orjson.dumps({"data": activity_items(key.user_id, start, end, key_id)})
+        body = activity_body(key.user_id, start, end, key_id)
         return HttpResponse(body, content_type="application/json")
 
 

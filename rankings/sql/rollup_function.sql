@@ -6,6 +6,19 @@
 CREATE OR REPLACE FUNCTION rankings_rollup___NAME__() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- Rows of completed UTC days (late ones) change answers the activity API stored: drop
+    -- them, holding each account's lock first (in user order), as the API does to store one.
+    -- A statement of its own, so that the DELETE's snapshot is taken once the locks are held.
+    PERFORM pg_advisory_xact_lock(7401, u::int) FROM (
+        SELECT DISTINCT coalesce(user_id, 0) AS u FROM __ROWS__
+        WHERE created_at < date_trunc('day', now(), 'UTC') ORDER BY 1) AS late;
+    IF FOUND THEN
+        DELETE FROM rankings_accountactivityday s USING (
+            SELECT DISTINCT coalesce(user_id, 0) AS user_id,
+                (created_at AT TIME ZONE 'UTC')::date AS day
+            FROM __ROWS__ WHERE created_at < date_trunc('day', now(), 'UTC')) AS late
+        WHERE s.user_id = late.user_id AND s.day = late.day;
+    END IF;
     WITH o AS MATERIALIZED (
         SELECT http_referer, rankings_app_origin(http_referer) AS app
         FROM (SELECT DISTINCT http_referer FROM __ROWS__) AS d
