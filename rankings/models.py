@@ -126,7 +126,8 @@ class AccountActivityDay(models.Model):
     user_id = models.BigIntegerField()
     day = models.DateField()
     catalog_stamp = models.TextField()  # endpoint ids and names are the catalog's at the time
-    items = models.TextField()  # a JSON array, the day's rows in the API's shape
+    # The day's rows in the API's shape, a JSON array: bytes, joined into the body as they are.
+    items = models.BinaryField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "day"],

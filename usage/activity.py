@@ -236,11 +236,11 @@ def activity_body(user_id: int, start: date, end: date, key_id: int | None) -> b
     days = [end - timedelta(days=n) for n in range((end - start).days + 1)]
     if missing := [day for day in days if day not in stored]:
         stored.update(_store_days(user_id, min(missing), max(missing), stamp))
-    parts = [stored[day][1:-1] for day in days if len(stored.get(day, "[]")) > 2]
-    return ('{"data":[' + ",".join(parts) + "]}").encode()
+    parts = [memoryview(stored[day])[1:-1] for day in days if len(stored.get(day, b"[]")) > 2]
+    return b'{"data":[' + b",".join(parts) + b"]}"
 
 
-def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, str]:
+def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, bytes]:
     """Compute the days' answers and store those of completed days (a day still running is
     answered, never stored). The account's lock (taken by the rollup trigger before it drops
     answers of days that late rows change) keeps a late row from landing between the read
@@ -253,7 +253,7 @@ def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, 
             start + timedelta(days=n): [] for n in range((end - start).days + 1)}
         for item in activity_items(user_id, start, end, None):
             by_day[date.fromisoformat(item["date"])].append(item)
-        answers = {day: orjson.dumps(items).decode() for day, items in by_day.items()}
+        answers = {day: orjson.dumps(items) for day, items in by_day.items()}
         AccountActivityDay.objects.bulk_create(
             [AccountActivityDay(user_id=user_id, day=day, catalog_stamp=stamp, items=items)
              for day, items in answers.items() if day < today],

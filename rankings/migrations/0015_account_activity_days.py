@@ -20,12 +20,18 @@ class Migration(migrations.Migration):
                 ('user_id', models.BigIntegerField()),
                 ('day', models.DateField()),
                 ('catalog_stamp', models.TextField()),
-                ('items', models.TextField()),
+                ('items', models.BinaryField()),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('user_id', 'day'),
                                                         name='accountactivityday_key')],
             },
+        ),
+        # Not compressed: an answer is read whole on every request, and decompressing it
+        # would cost more than reading it.
+        migrations.RunSQL(
+            "ALTER TABLE rankings_accountactivityday ALTER COLUMN items SET STORAGE EXTERNAL",
+            migrations.RunSQL.noop,
         ),
         # The trigger functions again: late rows drop the stored answers of their days.
         migrations.RunSQL(functions(), reverse_sql=migrations.RunSQL.noop),
