@@ -71,7 +71,7 @@ def test_a_late_generation_waits_for_an_answer_being_stored(client, ada):
         late.join(timeout=1)
         assert late.is_alive()  # the late generation's trigger waits for the lock
         AccountActivityDay.objects.create(user_id=key.user_id, day=day.date(),
-                                          catalog_stamp="x", items="[]")
+                                          catalog_stamp="x", items=b"[]")
         cursor.execute("COMMIT")
     late.join(timeout=30)
     assert not late.is_alive()
