@@ -57,7 +57,22 @@ class HourlyUsage(models.Model):
         return f"{self.hour:%Y-%m-%d %H}h {self.model} {self.app}"
 
 
-class AccountDailyUsage(models.Model):
+class AccountSums(models.Model):
+    """What the account rollups sum (their keys come first, in each table)."""
+
+    requests = models.BigIntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    tokens_reasoning = models.BigIntegerField(default=0)
+    tokens_cached = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
+    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
+
+    class Meta:
+        abstract = True
+
+
+class AccountDailyUsage(AccountSums):
     """One account's generations summed per UTC day, key, model, provider and app.
 
     What /activity and GET /api/v1/activity read (they show days, never hours): an account
@@ -71,13 +86,6 @@ class AccountDailyUsage(models.Model):
     model = models.TextField()
     provider = models.TextField()
     app = models.TextField()
-    requests = models.BigIntegerField(default=0)
-    tokens_prompt = models.BigIntegerField(default=0)
-    tokens_completion = models.BigIntegerField(default=0)
-    tokens_reasoning = models.BigIntegerField(default=0)
-    tokens_cached = models.BigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
-    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
 
     class Meta:
         constraints = [
@@ -92,7 +100,7 @@ class AccountDailyUsage(models.Model):
         return f"{self.day} account {self.user_id} {self.model}"
 
 
-class AccountModelDay(models.Model):
+class AccountModelDay(AccountSums):
     """AccountDailyUsage without keys and apps: one row per account, UTC day, model and
     provider, exactly the rows GET /api/v1/activity returns, so it reads what it answers (a busy
     account spreads a model's day over many keys and apps). Kept by the same triggers."""
@@ -101,13 +109,6 @@ class AccountModelDay(models.Model):
     day = models.DateField()
     model = models.TextField()
     provider = models.TextField()
-    requests = models.BigIntegerField(default=0)
-    tokens_prompt = models.BigIntegerField(default=0)
-    tokens_completion = models.BigIntegerField(default=0)
-    tokens_reasoning = models.BigIntegerField(default=0)
-    tokens_cached = models.BigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
-    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "day", "model", "provider"],
