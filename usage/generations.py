@@ -110,9 +110,10 @@ def generation_data(generation: Generation) -> dict[str, Any]:
         "num_fetches": None,
         "total_cost": cost,
         "usage": cost,
-        "upstream_inference_cost": None,
+        # A generation served with the account's own provider key keeps its list price.
+        "upstream_inference_cost": float(generation.byok_usage) if generation.byok_usage else None,
         "cache_discount": None,
-        "is_byok": False,
+        "is_byok": generation.byok_usage > 0,
         "service_tier": generation.service_tier or None,
         "data_region": "global",
         "preset_id": None,

@@ -28,6 +28,12 @@ def test_byok_list_price_reaches_the_activity_api(gateway, make_key, client,  # 
     assert listed > 0 and charged == 0  # within the monthly allowance only the provider bills
     call_command("meter", "--once", stdout=io.StringIO())
     assert sum(g.byok_usage for g in Generation.objects.all()) == listed
+    # Each generation's details say it was served with the account's own key, at what price.
+    for generation in Generation.objects.all():
+        data = client.get(f"/api/v1/generation?id={generation.id}",
+                          HTTP_AUTHORIZATION=f"Bearer {key}").json()["data"]
+        assert data["is_byok"] is True
+        assert data["upstream_inference_cost"] == pytest.approx(float(generation.byok_usage))
 
     def activity(query: str = "") -> list[dict]:
         answer = client.get(f"/api/v1/activity{query}", HTTP_AUTHORIZATION=f"Bearer {admin}")
