@@ -203,23 +203,27 @@ class Consumer:
         )
         return list(response[0][1]) if response else []
 
-    def _read(self, start: str, block: int | None) -> list[tuple[str, list[Entry]]]:
-        """One batch per shard stream that has entries; blocks up to `block` ms if none has.
+    def _store_read(self, start: str, block: int | None) -> int:
+        """Read and store one batch per shard stream that has entries, each batch as soon as it
+        is read; blocks up to `block` ms if none has. Returns how many entries were stored.
 
         Stream by stream (not one XREADGROUP of all 16): on a Redis Cluster the streams live in
-        different slots, and one command may only name keys of one slot.
+        different slots, and one command may only name keys of one slot. Stored before the next
+        read: if Redis loses its data meanwhile, the next read fails (NOGROUP), and a batch
+        read but not stored would be gone, its pending record lost with the rest.
         """
-        batches = [(s, e) for s in STREAMS if (e := self._read_one(s, start, None))]
-        if not batches and block:
+        stored = 0
+        for stream in STREAMS:
+            stored += self._process(stream, self._read_one(stream, start, None)).entries
+        if not stored and block:
             time.sleep(min(block, self.idle_sleep_ms) / 1000)
-        return batches
+        return stored
 
     def recover(self) -> int:
         """Persist what this consumer read but never acknowledged, then claim what others left."""
         count = 0
-        while batches := self._read("0", None):
-            for stream, entries in batches:
-                count += self._process(stream, entries).entries
+        while stored := self._store_read("0", None):
+            count += stored
         for stream in STREAMS:
             cursor: bytes | str = "0-0"
             while True:
@@ -241,16 +245,14 @@ class Consumer:
 
     def poll(self) -> int:
         """Persist one batch of new entries per stream, after a short wait if there were none."""
-        return sum(self._process(stream, entries).entries
-                   for stream, entries in self._read(">", self.block_ms))
+        return self._store_read(">", self.block_ms)
 
     def drain(self) -> int:
         """Recover, then persist every new entry without waiting; for `meter --once`."""
         self.ensure_group()
         count = self.recover()
-        while batches := self._read(">", None):
-            for stream, entries in batches:
-                count += self._process(stream, entries).entries
+        while stored := self._store_read(">", None):
+            count += stored
         trim_acknowledged(self.redis)
         return count
 
