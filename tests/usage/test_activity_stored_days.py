@@ -65,8 +65,11 @@ def test_a_late_generation_waits_for_an_answer_being_stored(client, ada):
     with connection.cursor() as cursor:  # the API's writer holds the account's lock
         cursor.execute("BEGIN")
         cursor.execute("SELECT pg_advisory_xact_lock(7401, %s::int)", [key.user_id])
-        late = threading.Thread(target=lambda: (store(2, key, created_at=day),
-                                                connection.close()))
+        def store_late() -> None:
+            store(2, key, created_at=day)
+            connection.close()
+
+        late = threading.Thread(target=store_late)
         late.start()
         late.join(timeout=1)
         assert late.is_alive()  # the late generation's trigger waits for the lock
