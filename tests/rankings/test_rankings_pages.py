@@ -24,7 +24,9 @@ def shots(page, tmp_path: Path, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
-def test_empty_pages_say_how_to_get_data(page, live_server) -> None:
+def test_empty_pages_say_how_to_get_data(page, live_server, redis_client) -> None:
+    # redis_client: an empty Redis, so no page cached by an earlier test of this worker (under
+    # a rankings version it published) stands in for the empty instance.
     page.goto(live_server.url + "/rankings")
     assert "seed_usage" in page.inner_text("#rankings-empty")
     page.goto(live_server.url + "/apps")
