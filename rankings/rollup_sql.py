@@ -6,6 +6,9 @@ Migrations run it; keeping it in .sql files lets it read as SQL.
 from pathlib import Path
 
 SQL = Path(__file__).resolve().parent / "sql"
+# The advisory lock class under which an account's stored activity answers are written (by the
+# activity API) and dropped (by the rollup trigger): pg_advisory_xact_lock(ACTIVITY_LOCK, user).
+ACTIVITY_LOCK = 7401
 
 
 def sql(name: str) -> str:
@@ -21,7 +24,7 @@ def counted(transition_table: str) -> str:
 def functions() -> str:
     """The app-origin function and the rollup functions (insert adds, delete subtracts);
     CREATE OR REPLACE, so running it again updates them in place."""
-    function = sql("rollup_function.sql")
+    function = sql("rollup_function.sql").replace("__ACTIVITY_LOCK__", str(ACTIVITY_LOCK))
     rollups = "\n".join(
         function.replace("__NAME__", name).replace("__ROWS__", rows).replace("__SIGN__", sign)
         for name, rows, sign in [

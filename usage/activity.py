@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from accounts.models import ApiKey
 from rankings.models import AccountActivityDay, AccountDailyUsage, AccountModelDay, App
+from rankings.rollup_sql import ACTIVITY_LOCK
 from usage.models import Generation
 
 BREAKDOWNS = ("model", "provider", "key_id", "app")
@@ -233,10 +234,10 @@ def activity_body(user_id: int, start: date, end: date, key_id: int | None) -> b
     stored = dict(AccountActivityDay.objects.filter(
         user_id=user_id, day__gte=start, day__lte=end, catalog_stamp=stamp,
     ).values_list("day", "items"))
-    days = [end - timedelta(days=n) for n in range((end - start).days + 1)]
+    days = _days(start, end)
     if missing := [day for day in days if day not in stored]:
         stored.update(_store_days(user_id, min(missing), max(missing), stamp))
-    parts = [memoryview(stored[day])[1:-1] for day in days if len(stored.get(day, b"[]")) > 2]
+    parts = [memoryview(stored[day])[1:-1] for day in days if len(stored[day]) > 2]  # not []
     return b'{"data":[' + b",".join(parts) + b"]}"
 
 
@@ -248,9 +249,8 @@ def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, 
     today = datetime.now(UTC).date()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(7401, %s::int)", [user_id])
-        by_day: dict[date, list[dict[str, Any]]] = {
-            start + timedelta(days=n): [] for n in range((end - start).days + 1)}
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s::int)", [ACTIVITY_LOCK, user_id])
+        by_day: dict[date, list[dict[str, Any]]] = {day: [] for day in _days(start, end)}
         for item in activity_items(user_id, start, end, None):
             by_day[date.fromisoformat(item["date"])].append(item)
         answers = {day: orjson.dumps(items) for day, items in by_day.items()}
@@ -261,3 +261,8 @@ def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, 
             update_fields=["catalog_stamp", "items"],
         )
     return answers
+
+
+def _days(start: date, end: date) -> list[date]:
+    """The days from `end` back to `start`, both included: the API's order."""
+    return [end - timedelta(days=n) for n in range((end - start).days + 1)]

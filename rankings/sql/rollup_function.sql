@@ -9,7 +9,7 @@ BEGIN
     -- Rows of completed UTC days (late ones) change answers the activity API stored: drop
     -- them, holding each account's lock first (in user order), as the API does to store one.
     -- A statement of its own, so that the DELETE's snapshot is taken once the locks are held.
-    PERFORM pg_advisory_xact_lock(7401, u::int) FROM (
+    PERFORM pg_advisory_xact_lock(__ACTIVITY_LOCK__, u::int) FROM (
         SELECT DISTINCT coalesce(user_id, 0) AS u FROM __ROWS__
         WHERE created_at < date_trunc('day', now(), 'UTC') ORDER BY 1) AS late;
     IF FOUND THEN

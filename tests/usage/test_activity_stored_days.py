@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from rankings.models import AccountActivityDay
+from rankings.rollup_sql import ACTIVITY_LOCK
 from tests.usage.conftest import key_row, store, yesterday
 from usage.models import Generation
 
@@ -64,7 +65,7 @@ def test_a_late_generation_waits_for_an_answer_being_stored(client, ada):
     store(1, key, cost=Decimal("0.001"))
     with connection.cursor() as cursor:  # the API's writer holds the account's lock
         cursor.execute("BEGIN")
-        cursor.execute("SELECT pg_advisory_xact_lock(7401, %s::int)", [key.user_id])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s::int)", [ACTIVITY_LOCK, key.user_id])
         def store_late() -> None:
             store(2, key, created_at=day)
             connection.close()
