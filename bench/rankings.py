@@ -127,16 +127,12 @@ def ingest_rate(batches: int, triggers: bool, args: argparse.Namespace,
                 result = _insert(*split[n]) if parsed else store_batch(batches_of[n])
                 assert result.generations == BATCH and not result.dead, result
         finally:
-            if consumers > 1:
-                connection.close()
+            connection.close()  # each consumer's thread has a connection of its own
 
     try:
         start = time.perf_counter()
-        if consumers == 1:
-            consume(0)
-        else:
-            with ThreadPoolExecutor(consumers) as pool:
-                list(pool.map(consume, range(consumers)))
+        with ThreadPoolExecutor(consumers) as pool:
+            list(pool.map(consume, range(consumers)))
         return batches * BATCH / (time.perf_counter() - start)
     finally:
         with connection.cursor() as cursor:

@@ -15,6 +15,7 @@ batch's column values are streamed with COPY straight into the (partitioned) tab
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -31,11 +32,14 @@ _VALUES = itemgetter(*_FIELDS)
 _JSON = _FIELDS.index("provider_responses")
 
 
+@cache
 def _copy_types() -> list[str]:
     """The columns' Postgres types without modifiers ("varchar", "numeric", "text[]"): told
     the types, psycopg picks each value's dumper once per batch instead of once per value."""
     return [re.sub(r"\(.*?\)", "", field.db_type(connection) or "").strip()
             for field in Generation._meta.concrete_fields]
+
+
 _STORED = (
     f"SELECT id FROM {_TABLE}"  # noqa: S608
     " WHERE id = ANY(%s) AND created_at BETWEEN %s AND %s"
