@@ -15,7 +15,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import fees, ledger, stripe_api, webhooks
@@ -123,11 +123,15 @@ def top_up_all() -> int:
 def after_usage(user_ids: set[int]) -> None:
     """The metering path, inside its transaction: once it commits, check the accounts it
     charged that have auto top-up on (one query; the check itself runs on a worker)."""
-    due = list(
-        BillingProfile.objects.filter(user_id__in=user_ids, auto_topup=True)
-        .exclude(payment_method_id="")
-        .values_list("user_id", flat=True)
-    )
+    if not user_ids:
+        return
+    with connection.cursor() as cursor:  # one array parameter for the batch's accounts
+        cursor.execute(
+            f"SELECT user_id FROM {BillingProfile._meta.db_table}"  # noqa: S608
+            " WHERE user_id = ANY(%s::bigint[]) AND auto_topup AND payment_method_id <> ''",
+            [list(user_ids)],
+        )
+        due = [user_id for (user_id,) in cursor.fetchall()]
     if due:
         from billing.tasks import auto_top_up_account
 

@@ -43,36 +43,16 @@ class HourlyUsage(models.Model):
     finish_content_filter = models.BigIntegerField(default=0)
     finish_tool_calls = models.BigIntegerField(default=0)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["hour", "model", "provider", "app", "user_id"],
-                name="hourlyusage_key",
-            )
-        ]
-        # No other index: refresh_rankings reads hour ranges (the unique key starts with the
-        # hour) and every index would be paid by every ingest batch.
+    # The natural key is the primary key: no surrogate id, so an ingest batch's upsert
+    # maintains one index, not two. refresh_rankings reads hour ranges (the key starts with
+    # the hour); any other index would be paid by every ingest batch.
+    pk = models.CompositePrimaryKey("hour", "model", "provider", "app", "user_id")
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h {self.model} {self.app}"
 
 
-class AccountSums(models.Model):
-    """What the account rollups sum (their keys come first, in each table)."""
-
-    requests = models.BigIntegerField(default=0)
-    tokens_prompt = models.BigIntegerField(default=0)
-    tokens_completion = models.BigIntegerField(default=0)
-    tokens_reasoning = models.BigIntegerField(default=0)
-    tokens_cached = models.BigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
-    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
-
-    class Meta:
-        abstract = True
-
-
-class AccountDailyUsage(AccountSums):
+class AccountDailyUsage(models.Model):
     """One account's generations summed per UTC day, key, model, provider and app.
 
     What /activity and GET /api/v1/activity read (they show days, never hours): an account
@@ -86,36 +66,19 @@ class AccountDailyUsage(AccountSums):
     model = models.TextField()
     provider = models.TextField()
     app = models.TextField()
+    requests = models.BigIntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    tokens_reasoning = models.BigIntegerField(default=0)
+    tokens_cached = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=9, default=0)
+    byok_usage = models.DecimalField(max_digits=24, decimal_places=9, default=0)  # list price
 
-    class Meta:
-        constraints = [
-            # Starts with the account and the day: every reader asks for one account's days.
-            models.UniqueConstraint(
-                fields=["user_id", "day", "key_id", "model", "provider", "app"],
-                name="accountdailyusage_key",
-            )
-        ]
+    # Starts with the account and the day: every reader asks for one account's days.
+    pk = models.CompositePrimaryKey("user_id", "day", "key_id", "model", "provider", "app")
 
     def __str__(self) -> str:
         return f"{self.day} account {self.user_id} {self.model}"
-
-
-class AccountModelDay(AccountSums):
-    """AccountDailyUsage without keys and apps: one row per account, UTC day, model and
-    provider, exactly the rows GET /api/v1/activity returns, so it reads what it answers (a busy
-    account spreads a model's day over many keys and apps). Kept by the same triggers."""
-
-    user_id = models.BigIntegerField()
-    day = models.DateField()
-    model = models.TextField()
-    provider = models.TextField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user_id", "day", "model", "provider"],
-                                               name="accountmodelday_key")]
-
-    def __str__(self) -> str:
-        return f"{self.day} account {self.user_id} {self.model} {self.provider}"
 
 
 class AccountActivityDay(models.Model):
@@ -160,12 +123,7 @@ class HourlyCategoryUsage(models.Model):
     requests = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["hour", "category", "model", "app"], name="hourlycategory_key"
-            )
-        ]
+    pk = models.CompositePrimaryKey("hour", "category", "model", "app")
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h {self.category} {self.model}"

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from accounts.models import ApiKey
-from rankings.models import AccountActivityDay, AccountDailyUsage, AccountModelDay, App
+from rankings.models import AccountActivityDay, AccountDailyUsage, App
 from rankings.rollup_sql import ACTIVITY_LOCK
 from usage.models import Generation
 
@@ -156,38 +156,30 @@ def generations(user_id: int, filters: Filters) -> QuerySet[Generation]:
     return rows.order_by("-created_at", "-id")
 
 
-_ACTIVITY_SQL = """
-SELECT to_char(day, 'YYYY-MM-DD'), model, provider, {sums}
-FROM {table}
-WHERE user_id = %s AND day >= %s AND day <= %s {where}
-{group}
+_ACTIVITY_SQL = f"""
+SELECT to_char(day, 'YYYY-MM-DD'), model, provider,
+    sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,
+    sum(tokens_reasoning)::bigint, sum(tokens_cached)::bigint,
+    sum(cost)::float8, sum(byok_usage)::float8
+FROM {AccountDailyUsage._meta.db_table}
+WHERE user_id = %s AND day >= %s AND day <= %s {{where}}
+GROUP BY day, model, provider
 ORDER BY day DESC, model, provider
-"""
-# Money leaves as the float the API answers with (cast by Postgres: no Decimal per row).
-_STORED = ("requests, tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached,"
-           " cost::float8, byok_usage::float8")
-_SUMMED = ("sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,"
-           " sum(tokens_reasoning)::bigint, sum(tokens_cached)::bigint, sum(cost)::float8,"
-           " sum(byok_usage)::float8")
+"""  # noqa: S608 (money leaves as the float the API answers with: no Decimal per row)
 
 
 def activity_items(
     user_id: int, start: date, end: date, key_id: int | None
 ) -> list[dict[str, Any]]:
-    """GET /api/v1/activity rows: one per (UTC day, model, provider), newest day first.
-
-    Unfiltered, they are read as they are stored (AccountModelDay: keys and apps summed by the
-    triggers), so the time follows the answer's size, not the account's traffic; one key's rows
-    are summed from AccountDailyUsage, which keeps keys."""
+    """GET /api/v1/activity rows: one per (UTC day, model, provider), newest day first, summed
+    from the account's daily rollup (its keys and apps added up, or one key's rows)."""
     from marketplace.catalog import get_catalog
 
     params: list[Any] = [user_id, start, end]
     if key_id is None:
-        sql = _ACTIVITY_SQL.format(sums=_STORED, table=AccountModelDay._meta.db_table,
-                                   where="", group="")
+        sql = _ACTIVITY_SQL.format(where="")
     else:
-        sql = _ACTIVITY_SQL.format(sums=_SUMMED, table=AccountDailyUsage._meta.db_table,
-                                   where="AND key_id = %s", group="GROUP BY day, model, provider")
+        sql = _ACTIVITY_SQL.format(where="AND key_id = %s")
         params.append(key_id)
     catalog = get_catalog()
     # The standard endpoint of each (model, provider), looked up once per pair, not per row.

@@ -86,28 +86,6 @@ BEGIN
             tokens_cached = r.tokens_cached + EXCLUDED.tokens_cached,
             cost = r.cost + EXCLUDED.cost,
             byok_usage = r.byok_usage + EXCLUDED.byok_usage
-    ), account_models AS (
-        -- Per account, day, model and provider (keys and apps summed): the rows of
-        -- GET /api/v1/activity.
-        INSERT INTO rankings_accountmodelday AS r (
-            user_id, day, model, provider, requests,
-            tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, cost, byok_usage)
-        SELECT user_id, (hour AT TIME ZONE 'UTC')::date, model, provider,
-            __SIGN__ * count(*),
-            __SIGN__ * sum(tokens_prompt), __SIGN__ * sum(tokens_completion),
-            __SIGN__ * sum(tokens_reasoning), __SIGN__ * sum(tokens_cached), __SIGN__ * sum(cost),
-            __SIGN__ * sum(byok_usage)
-        FROM g
-        GROUP BY 1, 2, 3, 4
-        ORDER BY 1, 2, 3, 4
-        ON CONFLICT (user_id, day, model, provider) DO UPDATE SET
-            requests = r.requests + EXCLUDED.requests,
-            tokens_prompt = r.tokens_prompt + EXCLUDED.tokens_prompt,
-            tokens_completion = r.tokens_completion + EXCLUDED.tokens_completion,
-            tokens_reasoning = r.tokens_reasoning + EXCLUDED.tokens_reasoning,
-            tokens_cached = r.tokens_cached + EXCLUDED.tokens_cached,
-            cost = r.cost + EXCLUDED.cost,
-            byok_usage = r.byok_usage + EXCLUDED.byok_usage
     ), categories AS (
         INSERT INTO rankings_hourlycategoryusage AS r
             (hour, category, model, app, requests, tokens)
@@ -168,9 +146,6 @@ BEGIN
         DELETE FROM rankings_hourlycategoryusage WHERE requests = 0 AND (hour, model) IN (
             SELECT DISTINCT date_trunc('hour', created_at, 'UTC'), model FROM __ROWS__);
         DELETE FROM rankings_accountdailyusage WHERE requests = 0 AND (user_id, day) IN (
-            SELECT DISTINCT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date
-            FROM __ROWS__);
-        DELETE FROM rankings_accountmodelday WHERE requests = 0 AND (user_id, day) IN (
             SELECT DISTINCT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date
             FROM __ROWS__);
     END IF;

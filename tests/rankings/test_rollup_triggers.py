@@ -4,7 +4,6 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
 from django.contrib.auth.models import User
@@ -108,25 +107,6 @@ def account_day_rollups() -> list[tuple[object, ...]]:
         return cursor.fetchall()
 
 
-def account_model_day_groups() -> list[tuple[object, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(user_id, 0), (created_at AT TIME ZONE 'UTC')::date, model, provider,"
-            f" {ACCOUNT_SUMS} FROM rankings_generation GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-        )
-        return cursor.fetchall()
-
-
-def account_model_day_rollups() -> list[tuple[object, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT user_id, day, model, provider, requests, tokens_prompt, tokens_completion,"
-            " tokens_reasoning, tokens_cached, cost, byok_usage"
-            " FROM rankings_accountmodelday ORDER BY 1, 2, 3, 4"
-        )
-        return cursor.fetchall()
-
-
 def category_groups() -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -150,7 +130,6 @@ def category_rollups() -> list[tuple[object, ...]]:
 def assert_exact() -> None:
     assert rollup_rows() == direct_groups()
     assert account_day_rollups() == account_day_groups()
-    assert account_model_day_rollups() == account_model_day_groups()
     assert category_rollups() == category_groups()
     # Float sums are the one inexact column: equal up to rounding.
     with connection.cursor() as cursor:
@@ -183,12 +162,6 @@ def test_random_batches_late_rows_and_redelivery_match_group_by() -> None:
     Generation.objects.bulk_create([generation(rng, user.pk, 99999)], ignore_conflicts=True)
     assert Generation.objects.count() == 1201
     assert_exact()
-    # The migration that introduced the per-model table fills it from the account days.
-    fill = import_module("rankings.migrations.0012_account_model_days_and_byok_usage")
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM rankings_accountmodelday")
-        cursor.execute(fill.FILL_ACCOUNT_MODEL_DAYS)
-    assert account_model_day_rollups() == account_model_day_groups()
     # Deleting generations (demo data cleared) subtracts them again.
     Generation.objects.filter(user_id=user.pk).delete()
     assert_exact()
