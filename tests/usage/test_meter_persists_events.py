@@ -50,6 +50,18 @@ def test_every_field_of_the_event_lands_in_the_row(ada: User, publish, meter, re
     assert pending(redis_client) == 0
 
 
+def test_categories_are_stored_as_sent_whatever_their_characters(
+    ada: User, publish, meter
+) -> None:
+    odd = ['say "hi"', "back\\slash", "a,b", "{braces}", "tab\there", "NULL", "", "new\nline"]
+    publish(usage_event(ada.pk, app_categories=odd))
+    publish(usage_event(ada.pk, app_categories=[]))
+
+    assert meter() == 2
+
+    assert sorted(Generation.objects.values_list("app_categories", flat=True)) == [[], odd]
+
+
 def test_running_the_consumer_twice_stores_a_batch_once(
     ada: User, publish, meter, redis_client
 ) -> None:
