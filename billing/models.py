@@ -24,16 +24,20 @@ class LedgerEntry(models.Model):
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Manual adjustment"
 
+    # Every index here is paid by every metering batch (a usage row per account): the user's
+    # rows are found through the (user, kind) index, and the two keys below are looked up by
+    # equality only (no LIKE index: the admin's search is a substring search).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ledger_entries"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ledger_entries",
+        db_index=False,
     )
     amount = models.DecimalField(max_digits=20, decimal_places=9)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # Posting twice with the same key records the movement once (a Stripe event id, a
     # generation id, a command's run id...).
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200)
     # What the movement is about (a usage row's first generation id, a Stripe payment).
-    reference = models.CharField(max_length=200, blank=True, db_index=True)
+    reference = models.CharField(max_length=200, blank=True)
     memo = models.TextField(blank=True)  # why: required for a manual adjustment
     # A usage row charges the account's new generations of one metering batch: how many.
     generations = models.PositiveIntegerField(default=0, db_default=0)
@@ -42,8 +46,10 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["user", "kind"])]
+        indexes = [models.Index(fields=["user", "kind"]),
+                   models.Index(fields=["reference"], name="ledgerentry_reference")]
         constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="ledgerentry_idempotency_key"),
             models.CheckConstraint(
                 name="ledger_sign_follows_kind",
                 condition=(
