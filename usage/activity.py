@@ -70,7 +70,7 @@ class Dashboard:
 
 _DASHBOARD_SQL = """
 SELECT day, model, provider, key_id, app, GROUPING(day, model, provider, key_id, app),
-    sum(cost), sum(tokens_prompt + tokens_completion), sum(requests)
+    sum(cost), sum(tokens_prompt + tokens_completion), sum(requests), sum(byok_usage)
 FROM rankings_accountdailyusage
 WHERE user_id = %s AND day >= %s AND day <= %s {where}
 GROUP BY GROUPING SETS ((day), (model), (provider), (key_id), (app))
@@ -96,17 +96,20 @@ def dashboard(user_id: int, filters: Filters) -> Dashboard:
     groups: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in ("day", *BREAKDOWNS)}
     with connection.cursor() as cursor:
         cursor.execute(_DASHBOARD_SQL.format(where=where), params)
-        for day, model, provider, key_id, app, grouping, cost, tokens, requests in cursor:
+        for day, model, provider, key_id, app, grouping, cost, tokens, requests, byok in cursor:
             name = _SETS[grouping]
             value = {"day": day, "model": model, "provider": provider, "key_id": key_id,
                      "app": app}[name]
             groups[name][value] = {"cost": cost, "tokens": int(tokens),
-                                   "requests": int(requests)}
+                                   "requests": int(requests), "byok": byok}
     per_day = groups.pop("day")
     totals: dict[str, Any] = {
         "cost": sum((d["cost"] for d in per_day.values()), Decimal(0)),
         "tokens": sum(d["tokens"] for d in per_day.values()),
         "requests": sum(d["requests"] for d in per_day.values()),
+        # List price of the generations served with the account's own provider keys: paid to
+        # the provider, not from credits (the credits paid only the fee, counted in cost).
+        "byok": sum((d["byok"] for d in per_day.values()), Decimal(0)),
     }
     span = (filters.end - filters.start).days + 1
     days = [filters.start + timedelta(days=n) for n in range(span)]

@@ -86,12 +86,12 @@ def activity_page(request: HttpRequest) -> HttpResponse:
 def _csv_rows(rows: Iterator[Generation]) -> Iterator[list[object]]:
     yield ["id", "created_at", "model", "provider", "app", "api_key_id", "status",
            "finish_reason", "tokens_prompt", "tokens_completion", "tokens_reasoning",
-           "tokens_cached", "cost_usd", "latency_ms", "ttft_ms", "throughput"]
+           "tokens_cached", "cost_usd", "latency_ms", "ttft_ms", "throughput", "byok_usage_usd"]
     for g in rows:
         yield [g.id, g.created_at.isoformat(), g.model, g.provider, g.http_referer,
                g.key_id or "", g.status, g.finish_reason, g.tokens_prompt, g.tokens_completion,
                g.tokens_reasoning, g.tokens_cached, g.cost, g.latency_ms or "",
-               g.ttft_ms or "", g.throughput or ""]
+               g.ttft_ms or "", g.throughput or "", g.byok_usage]
 
 
 class _Echo:

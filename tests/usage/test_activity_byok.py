@@ -1,14 +1,16 @@
 """A generation served with the account's own provider key: its list price travels in the usage
 event, is kept on the generation and is reported as `byok_usage_inference` by
-GET /api/v1/activity once its day is completed."""
+GET /api/v1/activity once its day is completed, and shown on the account's /activity page."""
 
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from billing.templatetags.money import usd
 from tests.payments.test_byok_gateway import OWN_KEY, account, ask, gateway  # noqa: F401
 from tests.usage.conftest import key_row
 from usage import api
@@ -50,3 +52,18 @@ def test_byok_list_price_reaches_the_activity_api(gateway, make_key, client,  # 
     # The same figure for the key that sent them, read from the per-key rollup.
     [by_key] = activity(f"?api_key_hash={key_row(key).hash}")
     assert by_key["byok_usage_inference"] == row["byok_usage_inference"]
+
+
+def test_activity_page_shows_what_ran_on_the_accounts_own_key(gateway, client) -> None:  # noqa: F811
+    key = account("ada@example.com", OWN_KEY)
+    listed = Decimal(str(ask(gateway, key, {"only": ["openai"]})["usage"]["cost_details"][
+        "upstream_inference_cost"]))
+    call_command("meter", "--once", stdout=io.StringIO())
+    client.force_login(User.objects.get(email="ada@example.com"))
+    page = client.get("/activity").content.decode()
+    assert f'id="total-byok">{usd(listed)}<' in page  # the stat, at list price
+    assert ">BYOK</span>" in page  # the row in the generation log
+    details = client.get(f"/activity/{Generation.objects.get().id}").content.decode()
+    assert 'id="byok-usage"' in details
+    csv = b"".join(client.get("/activity.csv").streaming_content).decode().splitlines()
+    assert csv[0].endswith(",byok_usage_usd") and Decimal(csv[1].rsplit(",", 1)[1]) == listed
