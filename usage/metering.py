@@ -22,6 +22,7 @@ and acknowledged: it must not block the stream, and it must not vanish either.
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -224,7 +225,11 @@ class Consumer:
         read but not stored would be gone, its pending record lost with the rest.
         """
         stored = 0
-        for stream in STREAMS:
+        # Each sweep starts at a random shard: consumers running at once then store different
+        # shards, i.e. different accounts, whose rollup and balance rows never wait on the
+        # other consumer's transaction (in lockstep, both would upsert the same rows).
+        first = random.randrange(len(STREAMS))
+        for stream in STREAMS[first:] + STREAMS[:first]:
             stored += self._process(stream, self._read_one(stream, start, None)).entries
         if not stored and block:
             time.sleep(min(block, self.idle_sleep_ms) / 1000)
