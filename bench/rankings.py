@@ -16,14 +16,16 @@ apps, 2,000 accounts); `--sizes` takes others. The second size grows the first's
 
 import argparse
 import io
+import itertools
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
@@ -43,6 +45,7 @@ from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from config.gateway_state import SHARDS, shard_of  # noqa: E402
 from config.redis import get_redis  # noqa: E402
 from marketplace.catalog import get_catalog  # noqa: E402
 from marketplace.loader import DEFAULT_CATALOG, load_catalog_file  # noqa: E402
@@ -52,6 +55,7 @@ from rankings.models import AccountDailyUsage, AppRanking, ModelRanking  # noqa:
 from rankings.refresh import refresh_rankings  # noqa: E402
 from usage.metering import _insert, _split, store_batch  # noqa: E402
 from usage.models import Generation  # noqa: E402
+from usage.streams import Entry  # noqa: E402
 
 BATCH = 1000
 
@@ -77,7 +81,7 @@ def grow_to(total: int, args: argparse.Namespace) -> tuple[float, int]:
     return time.perf_counter() - started, max(total - have, 0)
 
 
-def _event(row: tuple[str, ...], number: int, tag: str) -> dict[str, object]:
+def _event(row: tuple[str, ...], number: int, tag: str) -> dict[str, Any]:
     """A usage event as the gateway writes it, from a seed row (COPY text fields)."""
     fields = dict(zip(seed.COLUMNS, row, strict=True))
     nanos = int(fields["cost"].replace(".", ""))
@@ -102,40 +106,66 @@ def _event(row: tuple[str, ...], number: int, tag: str) -> dict[str, object]:
     }
 
 
+# The batches a measured ingest stores, set before its consumers fork (they inherit them).
+_WORK: dict[str, Any] = {}
+
+
+def _consume(first: int) -> None:
+    """One consumer's share of the batches (every `consumers`-th one, from `first`)."""
+    batches, parsed, consumers = _WORK["batches"], _WORK["parsed"], _WORK["consumers"]
+    for n in range(first, len(batches), consumers):
+        result = _insert(*batches[n]) if parsed else store_batch(batches[n])
+        assert result.generations == BATCH and not result.dead, result
+
+
+def _shard_batches(events: list[dict[str, Any]], batches: int) -> list[list[Entry]]:
+    """Batches as the consumer reads them: each from one shard's stream (one account in
+    SHARDS, by user id), the shards taken in turn, as consumers starting their sweeps at
+    different shards store them at the same moment."""
+    per_shard: list[list[Entry]] = [[] for _ in range(SHARDS)]
+    for n, event in enumerate(events):
+        per_shard[shard_of(event["user_id"])].append(
+            (f"{n}-0".encode(), {b"event": json.dumps(event).encode()}))
+    full = [[stream[n:n + BATCH] for n in range(0, len(stream) - BATCH + 1, BATCH)]
+            for stream in per_shard]
+    in_turn = [batch for sweep in itertools.zip_longest(*full) for batch in sweep if batch]
+    assert len(in_turn) >= batches, "not enough traffic for that many batches"
+    return in_turn[:batches]
+
+
 def ingest_rate(batches: int, triggers: bool, args: argparse.Namespace,
                 parsed: bool = False, consumers: int = 1) -> float:
     """Generations per second through the consumer's batch path (store_batch: parse, insert,
     ledger charge, one transaction per batch of 1,000), for traffic of the last hour; with
     `parsed`, the events are parsed beforehand and only the insert (generations, ledger
-    charge, rollup triggers) is timed. `consumers` share the batches, each on a connection of
-    its own, as several `manage.py meter` processes do."""
+    charge, rollup triggers) is timed. `consumers` share the batches, each a process with a
+    connection of its own, as several `manage.py meter` processes do."""
     demo = seed._accounts(args.accounts, __import__("random").Random(0))
-    tag = f"{int(triggers)}-{consumers}-{Generation.objects.count()}"
-    rows = seed.rows(batches * BATCH, 1, hours=1, models=args.models, apps=args.apps,
+    tag = f"{int(triggers)}{int(parsed)}{consumers}-{time.time_ns():x}"
+    # More traffic than needed: each shard's stream must fill whole batches.
+    rows = seed.rows(max(2 * batches, 3 * SHARDS) * BATCH, 1, hours=1, models=args.models, apps=args.apps,
                      accounts=demo, seed=900 + triggers, end=datetime.now(UTC))
-    entries = [(f"{n}-0".encode(), {b"event": json.dumps(_event(row, n, tag)).encode()})
-               for n, row in enumerate(rows)]
+    events = [_event(row, n, tag) for n, row in enumerate(rows)]
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE rankings_generation {'ENABLE' if triggers else 'DISABLE'}"
                        " TRIGGER USER")
-    batches_of = [entries[n * BATCH:(n + 1) * BATCH] for n in range(batches)]
-    split = [_split(batch) for batch in batches_of] if parsed else []
-
-    def consume(first: int) -> None:
-        try:
-            for n in range(first, batches, consumers):
-                result = _insert(*split[n]) if parsed else store_batch(batches_of[n])
-                assert result.generations == BATCH and not result.dead, result
-        finally:
-            connection.close()  # each consumer's thread has a connection of its own
-
+    batches_of = _shard_batches(events, batches)
+    # Parsed beforehand, the insert alone is timed; the parse is the same work either way.
+    _WORK.update(batches=[_split(b) for b in batches_of] if parsed else batches_of,
+                 parsed=parsed, consumers=consumers)
+    connection.close()  # the forked consumers must not share the parent's connection
     try:
-        start = time.perf_counter()
-        with ThreadPoolExecutor(consumers) as pool:
-            list(pool.map(consume, range(consumers)))
-        return batches * BATCH / (time.perf_counter() - start)
+        with multiprocessing.get_context("fork").Pool(consumers) as pool:
+            start = time.perf_counter()  # (a consumer's connection opens on the clock: ~5 ms)
+            pool.map(_consume, range(consumers), chunksize=1)
+            return batches * BATCH / (time.perf_counter() - start)
     finally:
         with connection.cursor() as cursor:
+            # Gone again, with the triggers as they were when the rows came (so the rollups
+            # stay exact): the database keeps its size from one measurement to the next.
+            cursor.execute("DELETE FROM rankings_generation WHERE id LIKE %s AND created_at >= %s",
+                           [f"gen-ingest-{tag}-%", datetime.fromtimestamp(
+                               min(e["created_at"] for e in events), UTC)])
             cursor.execute("ALTER TABLE rankings_generation ENABLE TRIGGER USER")
 
 
@@ -194,7 +224,7 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=5000)
     parser.add_argument("--models", type=int, default=300)
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--ingest-batches", type=int, default=20)
+    parser.add_argument("--ingest-batches", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the database a --keep run left (implies --keep)")
@@ -216,15 +246,13 @@ def main() -> None:
         for size in sizes:
             seconds, added = grow_to(size, args)
             results = {"seed (s)": seconds, "seed (generations/s)": added / seconds}
-            results["ingest with triggers (gen/s)"] = ingest_rate(args.ingest_batches, True, args)
-            results["ingest without triggers (gen/s)"] = ingest_rate(
-                args.ingest_batches, False, args)
-            results["ingest with triggers, 2 consumers (gen/s)"] = ingest_rate(
-                args.ingest_batches, True, args, consumers=2)
-            results["  insert only, with triggers (gen/s)"] = ingest_rate(
-                args.ingest_batches, True, args, parsed=True)
-            results["  insert only, without triggers (gen/s)"] = ingest_rate(
-                args.ingest_batches, False, args, parsed=True)
+            for path, parsed in (("whole batch path", False), ("insert only", True)):
+                for consumers in (1, 2):
+                    for triggers in (True, False):
+                        label = (f"{path}, {consumers} consumer{'s' * (consumers > 1)},"
+                                 f" {'with' if triggers else 'without'} triggers (gen/s)")
+                        results[label] = ingest_rate(args.ingest_batches, triggers, args,
+                                                     parsed=parsed, consumers=consumers)
             results.update(measure(client, args.requests))
             results.update(table_rows())
             columns.append((f"{size:,} gens", results))
