@@ -1,5 +1,6 @@
 """/activity in a browser: charts, breakdowns, the log, a generation's details, feedback, CSV."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,17 +27,23 @@ def test_activity_dashboard_log_details_feedback_and_csv(page, live_server, make
                                                          tmp_path: Path) -> None:
     key = key_row(make_key("ada@example.com", name="laptop"))
     for n in range(60):
-        store(n, key, model="openai/gpt-4o" if n % 2 else "mistralai/mistral-small")
+        # Every tenth ran on ada's own provider key: its list price is shown apart from spend.
+        store(n, key, model="openai/gpt-4o" if n % 2 else "mistralai/mistral-small",
+              byok_usage=Decimal("0.0009") if n % 10 == 0 else Decimal(0))
     store(99, key_row(make_key("bob@example.com", name="bob")), model="bob/secret-model")
     sign_in(page, live_server, "ada@example.com")
     page.goto(live_server.url + "/activity")
     assert page.inner_text("#total-requests") == "60"
+    assert page.inner_text("#total-byok") == "$0.0054"
     page.wait_for_selector("#activity-chart .main-svg")
     assert "mistralai/mistral-small" in page.inner_text("#breakdowns")
     assert "bob/secret-model" not in page.content()
     assert page.locator("#generation-log tbody tr").count() == 50
     page.screenshot(path=str(tmp_path / "activity-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()  # drawn at phone width, as a phone loads it
+    page.wait_for_selector("#activity-chart .main-svg")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "activity-390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 860})
 
