@@ -143,8 +143,8 @@ def ingest_rate(batches: int, triggers: bool, args: argparse.Namespace,
     demo = seed._accounts(args.accounts, __import__("random").Random(0))
     tag = f"{int(triggers)}{int(parsed)}{consumers}-{time.time_ns():x}"
     # More traffic than needed: each shard's stream must fill whole batches.
-    rows = seed.rows(max(2 * batches, 3 * SHARDS) * BATCH, 1, hours=1, models=args.models, apps=args.apps,
-                     accounts=demo, seed=900 + triggers, end=datetime.now(UTC))
+    rows = seed.rows(max(2 * batches, 3 * SHARDS) * BATCH, 1, hours=1, models=args.models,
+                     apps=args.apps, accounts=demo, seed=900 + triggers, end=datetime.now(UTC))
     events = [_event(row, n, tag) for n, row in enumerate(rows)]
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE rankings_generation {'ENABLE' if triggers else 'DISABLE'}"

@@ -6,34 +6,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0005_usage_rows_per_account_and_batch'),
+        ("billing", "0005_usage_rows_per_account_and_batch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='idempotency_key',
+            model_name="ledgerentry",
+            name="idempotency_key",
             field=models.CharField(max_length=200),
         ),
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='reference',
+            model_name="ledgerentry",
+            name="reference",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='user',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='ledger_entries', to=settings.AUTH_USER_MODEL),
+            model_name="ledgerentry",
+            name="user",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="ledger_entries",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['reference'], name='ledgerentry_reference'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["reference"], name="ledgerentry_reference"),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.UniqueConstraint(fields=('idempotency_key',), name='ledgerentry_idempotency_key'),
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                fields=("idempotency_key",), name="ledgerentry_idempotency_key"
+            ),
         ),
     ]
