@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import psycopg
 from django.db import connection, transaction
-from django.db.models import Func, QuerySet, TextField, Value
+from django.db.models import QuerySet
 
 from accounts.models import ApiKey
 from rankings.models import AccountActivityDay, AccountDailyUsage, App
@@ -226,17 +227,28 @@ def activity_body(user_id: int, start: date, end: date, key_id: int | None) -> b
     stamp = get_catalog().stamp
     if key_id is not None or stamp is None:
         return orjson.dumps({"data": activity_items(user_id, start, end, key_id)})
-    # Read as text (convert_from): Django's cursor sends bytea as hex, twice its size, and
-    # decoding that took about half of a busy account's request at 10M generations.
-    stored = {day: text.encode() for day, text in AccountActivityDay.objects.filter(
-        user_id=user_id, day__gte=start, day__lte=end, catalog_stamp=stamp,
-    ).values_list("day", Func("items", Value("UTF8"), function="convert_from",
-                              output_field=TextField()))}
+    stored = _stored_answers(user_id, start, end, stamp)
     days = _days(start, end)
     if missing := [day for day in days if day not in stored]:
         stored.update(_store_days(user_id, min(missing), max(missing), stamp))
     parts = [memoryview(stored[day])[1:-1] for day in days if len(stored[day]) > 2]  # not []
     return b'{"data":[' + b",".join(parts) + b"]}"
+
+
+_STORED_SQL = f"""
+SELECT day, items FROM {AccountActivityDay._meta.db_table}
+WHERE user_id = %s AND day >= %s AND day <= %s AND catalog_stamp = %s
+"""  # noqa: S608
+
+
+def _stored_answers(user_id: int, start: date, end: date, stamp: str) -> dict[date, bytes]:
+    """The stored answers of the days, fetched in binary: as text (Django's client-side
+    cursor) bytea travels as hex, twice its size, and decoding it took about 2 of the 4 ms of
+    a busy account's month at 10M generations."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_STORED_SQL, [user_id, start, end, stamp], binary=True)
+        return dict(cursor.fetchall())
 
 
 def _store_days(user_id: int, start: date, end: date, stamp: str) -> dict[date, bytes]:
