@@ -244,7 +244,8 @@ WHERE user_id = %s AND day >= %s AND day <= %s AND catalog_stamp = %s
 def _stored_answers(user_id: int, start: date, end: date, stamp: str) -> dict[date, bytes]:
     """The stored answers of the days, fetched in binary: as text (Django's client-side
     cursor) bytea travels as hex, twice its size, and decoding it took about 2 of the 4 ms of
-    a busy account's month at 10M generations."""
+    a busy account's month at 10M generations. Read as text with convert_from, through
+    Django's cursor, it still cost 0.5 ms more (UTF-8 checked, decoded and encoded again)."""
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_STORED_SQL, [user_id, start, end, stamp], binary=True)
